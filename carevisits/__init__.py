@@ -1,0 +1,50 @@
+"""carevisits: 爱心敲门 welfare rounds for elders living alone."""
+
+import os
+
+from flask import Flask
+
+from carevisits.admin import bp as admin_bp
+from carevisits.auth import bp as auth_bp
+from carevisits.cli import commands
+from carevisits.config import PROJECT_ROOT, load_config
+from carevisits.database import register_database
+from carevisits.elders import bp as elders_bp
+from carevisits.errors import register_error_handlers
+from carevisits.i18n import register_i18n
+from carevisits.round import bp as round_bp
+from carevisits.scan import bp as scan_bp
+from carevisits.security import register_security
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, commands."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CAREVISITS_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    register_database(app)
+    register_security(app)
+    register_i18n(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per audience."""
+    for bp in (auth_bp, scan_bp, round_bp, elders_bp, admin_bp):
+        app.register_blueprint(bp)
+
+
+def register_cli(app: Flask) -> None:
+    """`flask --app wsgi …` commands: thin wrappers over services."""
+    for command in commands:
+        app.cli.add_command(command)

@@ -1,0 +1,78 @@
+"""Administration: accounts, roles and scopes."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from carevisits.access import admin_required
+from carevisits.admin.forms import UserForm, area_choices, area_value, parse_area
+from carevisits.extensions import db
+from carevisits.models import Role, User
+from carevisits.services import accounts
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    """All accounts with role, area and status."""
+    page = db.paginate(select(User).order_by(User.role, User.username),
+                       per_page=current_app.config["PAGE_SIZE"] * 5, error_out=False)
+    return render_template("admin/users.html", page=page)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    """Create an account with a role and an area."""
+    form = UserForm()
+    form.area.choices = area_choices()
+    if form.validate_on_submit():
+        if not form.password.data:
+            form.password.errors = [_l("Enter a password.")]
+        else:
+            try:
+                user = accounts.create_user(
+                    actor=current_user, username=form.username.data,
+                    display_name=form.display_name.data, password=form.password.data,
+                    role=Role(form.role.data), scope=parse_area(form.area.data),
+                    phone=form.phone.data or "")
+            except accounts.AccountError as err:
+                db.session.rollback()
+                flash(str(err), "error")
+            else:
+                db.session.commit()
+                flash(_l("Account %(name)s created.", name=user.username), "info")
+                return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int):
+    """Change role, area, status or password; any such change ends the user's sessions."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    form.area.choices = area_choices()
+    del form.username  # usernames stay as created
+    if not form.is_submitted():
+        form.area.data = area_value(user)
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                actor=current_user, user=user, display_name=form.display_name.data,
+                phone=form.phone.data or "", role=Role(form.role.data),
+                scope=parse_area(form.area.data), active=form.active.data,
+                new_password=form.password.data or "")
+        except accounts.AccountError as err:
+            db.session.rollback()
+            flash(str(err), "error")
+        else:
+            db.session.commit()
+            flash(_l("Account %(name)s saved.", name=user.username), "info")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user), (
+        422 if form.is_submitted() else 200)

@@ -1,0 +1,63 @@
+"""Account forms for admins."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from carevisits import labels
+from carevisits.extensions import db
+from carevisits.models import Community, Grid, Street
+from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
+
+def area_choices() -> list[SelectChoice]:
+    """Every street, community and grid as one indented list: s:1, c:2, g:3."""
+    choices = {"": "—"}
+    for street in db.session.scalars(select(Street).order_by(Street.name)):
+        choices[f"s:{street.id}"] = street.name
+        for community in street.communities:
+            choices[f"c:{community.id}"] = f"　{community.name}"
+            for grid in community.grids:
+                choices[f"g:{grid.id}"] = f"　　{community.name} · {grid.name}"
+    return labels.as_choices(choices)
+
+
+def parse_area(value: str) -> Scope:
+    """Turn an area choice back into a Scope."""
+    kind, _, ident = (value or "").partition(":")
+    model = {"s": Street, "c": Community, "g": Grid}.get(kind)
+    if model is None or not ident.isdigit():
+        return Scope()
+    obj = db.session.get(model, int(ident))
+    return Scope(**{{"s": "street", "c": "community", "g": "grid"}[kind]: obj})
+
+
+def area_value(user) -> str:
+    """The area choice matching a user's scope."""
+    if user.grid_id:
+        return f"g:{user.grid_id}"
+    if user.community_id:
+        return f"c:{user.community_id}"
+    if user.street_id:
+        return f"s:{user.street_id}"
+    return ""
+
+
+class UserForm(FlaskForm):
+    """Create or edit an account."""
+
+    username = StringField(_l("Username"), validators=[
+        InputRequired(_l("Enter a username.")),
+        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
+               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+    display_name = StringField(_l("Name"), validators=[
+        InputRequired(_l("Enter a name.")), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    role = SelectField(_l("Role"), choices=labels.as_choices(labels.ROLES))
+    area = SelectField(_l("Area"), validate_choice=True)
+    active = BooleanField(_l("Active"), default=True)
+    password = PasswordField(_l("Password"), validators=[
+        Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200,
+                           message=_l("At least %(min)d characters."))])

@@ -1,0 +1,123 @@
+"""Sign-in, sign-out and the language switch."""
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired, Length
+
+from carevisits.extensions import db, limiter
+from carevisits.i18n import LANG_COOKIE, LOCALES
+from carevisits.models import Role
+from carevisits.services import accounts, audit
+
+bp = Blueprint("auth", __name__)
+NEXT_KEY = "next_path"
+
+
+class LoginForm(FlaskForm):
+    """Username and password."""
+
+    username = StringField(_l("Username"), validators=[
+        InputRequired(_l("Enter your username.")), Length(max=40)])
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(_l("Enter your password.")), Length(max=200)])
+
+
+def _login_failed(response) -> bool:
+    # Only failed attempts count toward the limits; a success redirects.
+    return response.status_code != 302
+
+
+def _username_key() -> str:
+    return "login:" + request.form.get("username", "").strip().lower()
+
+
+def safe_next(path: str | None) -> str | None:
+    """Accept only a local path as the place to go after sign-in."""
+    if not path or not path.startswith("/") or path.startswith("//"):
+        return None
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc else None
+
+
+def home_for(user) -> str:
+    """Where each role starts."""
+    if user.role == Role.ADMIN:
+        return url_for("admin.users")
+    if user.role == Role.COORDINATOR:
+        return url_for("elders.index")
+    if user.role == Role.GRID_WORKER:
+        return url_for("round.index")
+    return url_for("auth.welcome")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ACCOUNT"], key_func=_username_key,
+               methods=["POST"], deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_login_failed)
+def login():
+    """Sign in, then go back to the door or page that asked for it."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            audit.record(user, "auth.login", "user", user.id)
+            db.session.commit()
+            target = safe_next(session.pop(NEXT_KEY, None) or request.args.get("next"))
+            return redirect(target or home_for(user))
+        flash(_l("Wrong username or password."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Sign out everywhere: every session of this user, copied cookies included, ends."""
+    # CSRFProtect has already refused a POST without a valid token.
+    accounts.end_all_sessions(current_user)
+    audit.record(current_user, "auth.logout", "user", current_user.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_l("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/")
+def index():
+    """Send each visitor to their start page."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(home_for(current_user))
+
+
+@bp.get("/welcome")
+@login_required
+def welcome():
+    """Start page for roles whose own pages are still to come."""
+    return render_template("auth/welcome.html")
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Switch the interface language and return to the page."""
+    response = redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
+    if code in LOCALES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            httponly=True)
+    return response

@@ -1,0 +1,48 @@
+"""Configuration: safe defaults, overridden by CAREVISITS_* environment variables."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ENV_PREFIX = "CAREVISITS_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """Return the development secret key kept under instance/, creating it once."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the settings for one app: defaults first, then the environment."""
+    env = {k[len(ENV_PREFIX):]: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    sqlite_path = Path(instance_path) / "carevisits.sqlite3"
+    config = {
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
+        "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(instance_path),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Cookies: HttpOnly is Flask's default; Lax keeps the session off cross-site POSTs.
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SECURE_COOKIES", "0") == "1",
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=14),
+        # A check-in filled in offline may be sent hours later: the token lives as long
+        # as the session (which sign-out ends) instead of Flask-WTF's one hour.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_I18N_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_ATTEMPTS_PER_ACCOUNT": env.get("LOGIN_ATTEMPTS_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_ATTEMPTS_PER_ADDRESS": env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes"),
+        "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
+        "HOTLINE": env.get("HOTLINE", "12345"),
+        "PAGE_SIZE": 20,
+    }
+    return config

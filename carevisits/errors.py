@@ -1,0 +1,38 @@
+"""Error pages in the user's language, never a bare stack trace."""
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from carevisits.extensions import db
+
+MESSAGES = {
+    400: _l("The request could not be understood. Go back and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("Not found, or not in your area."),
+    405: _l("This page cannot be used that way."),
+    429: _l("Too many attempts. Wait a few minutes and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; try again."),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every HTTP error, CSRF failures included, as a friendly page."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _render(code: int, message):
+    return render_template("errors/error.html", code=code, message=message), code
+
+
+def _csrf_error(error: CSRFError):
+    return _render(400, _l("This form has expired. Reload the page and send it again."))
+
+
+def _http_error(error: HTTPException):
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    code = error.code or 500
+    return _render(code, MESSAGES.get(code, error.description))

@@ -1,0 +1,29 @@
+"""Languages: Simplified Chinese by default, English when the user picks it."""
+
+from flask import Flask, request
+
+from carevisits import labels
+from carevisits.config import PROJECT_ROOT
+from flask_babel import get_locale
+
+from carevisits.extensions import babel
+
+LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
+DEFAULT_LOCALE = "zh_Hans_CN"
+LANG_COOKIE = "lang"
+
+
+def select_locale() -> str:
+    """The locale of the language switch's cookie, else Chinese."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def register_i18n(app: Flask) -> None:
+    """Attach Flask-Babel with the catalogues under carevisits/translations."""
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "carevisits" / "translations"),
+    )
+    app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, **labels.JINJA_GLOBALS)

@@ -1,0 +1,48 @@
+"""Words shown for stored values (outcomes, moods, care levels, roles), translated lazily."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from carevisits.models import CareLevel, LivingSituation, Mood, Outcome, Role
+
+OUTCOMES = {
+    Outcome.MET_WELL: _l("Met, all well"),
+    Outcome.MET_CONCERN: _l("Met, concern"),
+    Outcome.NOT_AT_HOME: _l("Away (known)"),
+    Outcome.NO_ANSWER: _l("No answer"),
+    Outcome.REFUSED: _l("Refused"),
+}
+MOODS = {Mood.GOOD: _l("Good"), Mood.FAIR: _l("Fair"), Mood.LOW: _l("Low")}
+CARE_LEVELS = {
+    CareLevel.KEY: _l("Key (daily)"),
+    CareLevel.FOCUS: _l("Focus (every 3 days)"),
+    CareLevel.GENERAL: _l("General (weekly)"),
+}
+LIVING = {
+    LivingSituation.ALONE: _l("Lives alone"),
+    LivingSituation.WITH_SPOUSE: _l("With spouse"),
+    LivingSituation.WITH_FAMILY: _l("With family"),
+    LivingSituation.OTHER: _l("Other"),
+}
+ROLES = {
+    Role.ADMIN: _l("Administrator"),
+    Role.COORDINATOR: _l("Coordinator"),
+    Role.GRID_WORKER: _l("Grid worker"),
+    Role.VOLUNTEER: _l("Volunteer"),
+    Role.FAMILY: _l("Family member"),
+}
+METHODS = {"scanned": _l("Scanned"), "manual": _l("Entered by hand"), "phone": _l("Phone call")}
+
+JINJA_GLOBALS = {
+    "OUTCOMES": OUTCOMES,
+    "MOODS": MOODS,
+    "CARE_LEVELS": CARE_LEVELS,
+    "LIVING": LIVING,
+    "ROLES": ROLES,
+    "METHODS": METHODS,
+}
+
+
+def as_choices(mapping: dict) -> list[SelectChoice]:
+    """Form choices from a value → label mapping."""
+    return [SelectChoice(value=str(value), label=label) for value, label in mapping.items()]

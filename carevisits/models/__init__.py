@@ -1,0 +1,28 @@
+"""Typed SQLAlchemy models, one module per aggregate."""
+
+from carevisits.models.area import Community, Grid, Street
+from carevisits.models.audit import AuditEvent
+from carevisits.models.household import CareLevel, DoorCode, Elder, Household, LivingSituation
+from carevisits.models.user import STAFF_ROLES, Role, User
+from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
+
+__all__ = [
+    "MET_OUTCOMES",
+    "STAFF_ROLES",
+    "AuditEvent",
+    "CareLevel",
+    "Community",
+    "DoorCode",
+    "Elder",
+    "Grid",
+    "Household",
+    "LivingSituation",
+    "Mood",
+    "Outcome",
+    "Role",
+    "Street",
+    "User",
+    "Visit",
+    "VisitMethod",
+    "VisitRecord",
+]

@@ -1,0 +1,101 @@
+"""Households, the elders living in them, and the door codes on their doors."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carevisits.extensions import db
+from carevisits.models.area import Grid
+from carevisits.models.base import UTCDateTime, str_enum, utcnow
+
+
+class CareLevel(enum.StrEnum):
+    """How closely an elder is watched; sets the default visit interval."""
+
+    KEY = "key"  # 重点: every day
+    FOCUS = "focus"  # 关注: every 3 days
+    GENERAL = "general"  # 一般: every week
+
+
+class LivingSituation(enum.StrEnum):
+    """Who else lives with the elder."""
+
+    ALONE = "alone"
+    WITH_SPOUSE = "with_spouse"
+    WITH_FAMILY = "with_family"
+    OTHER = "other"
+
+
+class Household(db.Model):
+    """One address 户 in a grid; its short number is printed on the card for typing in."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
+    number: Mapped[str] = mapped_column(String(12), unique=True)
+    address: Mapped[str] = mapped_column(String(120))  # road and number, e.g. 泉城路12号院
+    building: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    room: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    grid: Mapped[Grid] = relationship()
+    elders: Mapped[list["Elder"]] = relationship(back_populates="household", order_by="Elder.id")
+
+    @property
+    def full_address(self) -> str:
+        """Address as written on an envelope: road, building, unit, room."""
+        parts = [self.address, f"{self.building}号楼"]
+        if self.unit:
+            parts.append(f"{self.unit}单元")
+        parts.append(f"{self.room}室")
+        return "".join(parts)
+
+
+class Elder(db.Model):
+    """An elder on the watch list, living in one household."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    gender: Mapped[str] = mapped_column(String(1), default="")  # 男 / 女
+    birth_year: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    emergency_contact: Mapped[str] = mapped_column(String(40), default="")
+    emergency_phone: Mapped[str] = mapped_column(String(30), default="")
+    living_situation: Mapped[LivingSituation] = mapped_column(
+        str_enum(LivingSituation), default=LivingSituation.ALONE
+    )
+    care_level: Mapped[CareLevel] = mapped_column(str_enum(CareLevel), default=CareLevel.GENERAL)
+    health_notes: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    # The last visit that met the elder, kept with each check-in so that due lists
+    # never have to read the visit history.
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    household: Mapped[Household] = relationship(back_populates="elders")
+
+
+class DoorCode(db.Model):
+    """The random token behind a household's door card; revoked when a new card is printed."""
+
+    __table_args__ = (
+        # One live code per household.
+        Index(
+            "uq_door_code_live",
+            "household_id",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    household: Mapped[Household] = relationship()

@@ -1,0 +1,80 @@
+"""Accounts: a role and, for staff, the area they may see."""
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from carevisits.extensions import db
+from carevisits.models.area import Community, Grid, Street
+from carevisits.models.base import UTCDateTime, str_enum, utcnow
+
+
+class Role(enum.StrEnum):
+    """What an account is for; staff roles carry an area scope."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    GRID_WORKER = "grid_worker"
+    VOLUNTEER = "volunteer"
+    FAMILY = "family"
+
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.GRID_WORKER})
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in. Scope: a grid (worker), a community or street (coordinator)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Part of the session id: bumping it ends every session of this user at once.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    street: Mapped[Street | None] = relationship()
+    community: Mapped[Community | None] = relationship()
+    grid: Mapped[Grid | None] = relationship()
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password, never the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user id and the session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins, coordinators and grid workers: people who work with household records."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def scope_label(self) -> str:
+        """The area this account covers, in words."""
+        if self.grid:
+            return self.grid.label
+        if self.community:
+            return self.community.name
+        if self.street:
+            return self.street.name
+        return ""

@@ -1,0 +1,90 @@
+"""Visits: one door event, with one record per elder seen."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from carevisits.extensions import db
+from carevisits.models.base import UTCDateTime, str_enum, utcnow
+from carevisits.models.household import DoorCode, Elder, Household
+from carevisits.models.user import User
+
+
+class VisitMethod(enum.StrEnum):
+    """How the visitor reached the household record."""
+
+    SCANNED = "scanned"
+    MANUAL = "manual"  # household number typed in, or picked from the elder page
+    PHONE = "phone"
+
+
+class Outcome(enum.StrEnum):
+    """What happened for one elder at the door."""
+
+    MET_WELL = "met_well"
+    MET_CONCERN = "met_concern"
+    NOT_AT_HOME = "not_at_home"  # known absence
+    NO_ANSWER = "no_answer"
+    REFUSED = "refused"
+
+
+MET_OUTCOMES = frozenset({Outcome.MET_WELL, Outcome.MET_CONCERN})
+
+
+class Mood(enum.StrEnum):
+    """The visitor's impression of the elder's spirits."""
+
+    GOOD = "good"
+    FAIR = "fair"
+    LOW = "low"
+
+
+class Visit(db.Model):
+    """One door event by one visitor; the idempotency key stops a retried form counting twice."""
+
+    __table_args__ = (Index("ix_visit_household_time", "household_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    door_code_id: Mapped[int | None] = mapped_column(ForeignKey("door_code.id"))
+    method: Mapped[VisitMethod] = mapped_column(str_enum(VisitMethod))
+    manual_reason: Mapped[str] = mapped_column(String(200), default="")
+    server_time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    client_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the visit happened: the phone's clock if plausible (queued offline), else the server's.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+
+    household: Mapped[Household] = relationship()
+    visitor: Mapped[User] = relationship()
+    door_code: Mapped[DoorCode | None] = relationship()
+    records: Mapped[list["VisitRecord"]] = relationship(
+        back_populates="visit", order_by="VisitRecord.elder_id", cascade="all, delete-orphan"
+    )
+
+
+class VisitRecord(db.Model):
+    """What was seen of one elder during a visit."""
+
+    __table_args__ = (UniqueConstraint("visit_id", "elder_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"), index=True)
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome))
+    systolic: Mapped[int | None] = mapped_column(SmallInteger)
+    diastolic: Mapped[int | None] = mapped_column(SmallInteger)
+    pulse: Mapped[int | None] = mapped_column(SmallInteger)
+    mood: Mapped[Mood | None] = mapped_column(str_enum(Mood))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    visit: Mapped[Visit] = relationship(back_populates="records")
+    elder: Mapped[Elder] = relationship()
+
+    @property
+    def met(self) -> bool:
+        """Whether the visitor actually saw the elder."""
+        return self.outcome in MET_OUTCOMES

@@ -1,0 +1,102 @@
+"""The door: scanning a card (or typing the household number) and recording a visit."""
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from carevisits.access import staff_required
+from carevisits.auth import NEXT_KEY
+from carevisits.extensions import db
+from carevisits.models import Household, Mood, Outcome, Visit, VisitMethod
+from carevisits.scan.forms import ElderRecordForm, VisitForm
+from carevisits.services import checkin, doorcodes
+from carevisits.services.scope import can_see_household
+
+bp = Blueprint("scan", __name__)
+
+
+@bp.route("/c/<token>", methods=["GET", "POST"])
+def door(token: str):
+    """A door card's address: the check-in form for staff in scope, a neutral page otherwise."""
+    if not current_user.is_authenticated:
+        # The same page, the same bytes, for a valid, revoked or made-up token.
+        session[NEXT_KEY] = request.path
+        return render_template("scan/neutral.html")
+    code = doorcodes.find_code(token)
+    if (code is None or not current_user.is_staff
+            or not can_see_household(current_user, code.household)):
+        return render_template("scan/unavailable.html")
+    if code.revoked_at is not None:
+        return render_template("scan/replaced.html", household=code.household)
+    return _check_in(code.household, VisitMethod.SCANNED, door_code=code)
+
+
+@bp.route("/visit/<number>", methods=["GET", "POST"])
+@staff_required
+def by_number(number: str):
+    """Check in by the household number when a card is missing or will not scan."""
+    household = _household_in_scope(doorcodes.normalise_household_number(number))
+    return _check_in(household, VisitMethod.MANUAL)
+
+
+@bp.get("/visit")
+@staff_required
+def find_number():
+    """The round page's number box: go to that household's form."""
+    number = doorcodes.normalise_household_number(request.args.get("number", ""))
+    household = _household_in_scope(number)
+    return redirect(url_for("scan.by_number", number=household.number))
+
+
+@bp.get("/visits/<int:visit_id>")
+@staff_required
+def visit(visit_id: int):
+    """What a visit recorded, with the way back to the round."""
+    v = db.session.get(Visit, visit_id)
+    if v is None or not can_see_household(current_user, v.household):
+        abort(404)
+    return render_template("scan/visit.html", visit=v)
+
+
+def _household_in_scope(number: str) -> Household:
+    household = db.session.scalar(select(Household).where(Household.number == number))
+    if household is None or not can_see_household(current_user, household):
+        abort(404)
+    return household
+
+
+def _check_in(household: Household, method: VisitMethod, door_code=None):
+    """Show the form, or record the visit it sends and show the result."""
+    form = VisitForm()
+    subforms = [(e, ElderRecordForm(prefix=f"e{e.id}")) for e in household.elders if e.active]
+
+    def page(status=200, error=None):
+        return render_template("scan/checkin.html", household=household, form=form,
+                               subforms=subforms, method=method, error=error,
+                               invalid=status == 422 and error is None), status
+
+    if request.method == "GET":
+        form.idempotency_key.data = checkin.new_idempotency_key()
+        return page()
+    if not (form.validate() & all([sub.validate() for _, sub in subforms])):
+        return page(422)
+    try:
+        visit, _created = checkin.record_visit(
+            visitor=current_user, household=household, method=method, door_code=door_code,
+            manual_reason=form.reason.data or "", idempotency_key=form.idempotency_key.data,
+            client_time=form.client_datetime(),
+            records=[_record_input(e, sub) for e, sub in subforms],
+        )
+    except checkin.CheckInError as err:
+        db.session.rollback()
+        return page(422, error=str(err))
+    db.session.commit()
+    return redirect(url_for("scan.visit", visit_id=visit.id))
+
+
+def _record_input(elder, sub: ElderRecordForm) -> checkin.ElderRecordInput:
+    return checkin.ElderRecordInput(
+        elder_id=elder.id, outcome=Outcome(sub.outcome.data),
+        systolic=sub.systolic.data, diastolic=sub.diastolic.data, pulse=sub.pulse.data,
+        mood=Mood(sub.mood.data) if sub.mood.data else None, notes=sub.notes.data or "",
+    )

@@ -1,0 +1,79 @@
+"""The check-in form: visit-level fields plus one sub-form per elder."""
+
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from carevisits import labels
+from carevisits.services.checkin import (
+    DIASTOLIC_RANGE,
+    NOTES_MAX,
+    PULSE_RANGE,
+    REASON_MAX,
+    SYSTOLIC_RANGE,
+)
+
+class WholeNumberField(IntegerField):
+    """An integer field that says what is wrong in the user's language."""
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0].strip():
+            try:
+                self.data = int(valuelist[0].strip())
+            except ValueError:
+                self.data = None
+                raise ValueError(_l("Enter a whole number.")) from None
+        else:
+            self.data = None
+
+
+def _range(bounds: tuple[int, int], what):
+    return NumberRange(*bounds, message=_l("%(what)s must be between %(min)d and %(max)d.",
+                                           what=what, min=bounds[0], max=bounds[1]))
+
+
+class ElderRecordForm(FlaskForm):
+    """What was seen of one elder; prefixed with the elder's id inside a visit form."""
+
+    class Meta:
+        csrf = False  # the enclosing VisitForm carries the token
+
+    outcome = RadioField(_l("Outcome"), choices=labels.as_choices(labels.OUTCOMES),
+                         validators=[InputRequired(_l("Choose what happened."))])
+    systolic = WholeNumberField(_l("Blood pressure, upper"),
+                                validators=[Optional(), _range(SYSTOLIC_RANGE, _l("Upper"))])
+    diastolic = WholeNumberField(_l("Blood pressure, lower"),
+                                 validators=[Optional(), _range(DIASTOLIC_RANGE, _l("Lower"))])
+    pulse = WholeNumberField(_l("Pulse"), validators=[Optional(), _range(PULSE_RANGE, _l("Pulse"))])
+    mood = RadioField(_l("Mood"), choices=labels.as_choices(labels.MOODS), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[
+        Length(max=NOTES_MAX, message=_l("At most %(max)d characters.", max=NOTES_MAX))])
+
+    def validate_diastolic(self, field):
+        """Both blood pressure numbers or neither, the upper above the lower."""
+        upper, lower = self.systolic.data, field.data
+        if (upper is None) != (lower is None):
+            raise ValidationError(_l("Enter both blood pressure numbers, or neither."))
+        if upper is not None and upper <= lower:
+            raise ValidationError(_l("The upper blood pressure must be above the lower."))
+
+
+class VisitForm(FlaskForm):
+    """The visit itself: a client-made idempotency key, the phone's clock, and a reason."""
+
+    idempotency_key = HiddenField(validators=[
+        InputRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+    client_time = HiddenField(validators=[Optional(), Length(max=40)])
+    reason = StringField(_l("Why was the card not scanned?"), validators=[
+        Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))])
+
+    def client_datetime(self) -> datetime | None:
+        """The phone's clock at submit time, if it sent a readable one."""
+        try:
+            value = datetime.fromisoformat(self.client_time.data or "")
+        except ValueError:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)

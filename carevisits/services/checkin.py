@@ -1,0 +1,155 @@
+"""Check-in: record one visit to a household with a record per elder, exactly once."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+
+from carevisits.extensions import db
+from carevisits.models import (
+    MET_OUTCOMES,
+    DoorCode,
+    Elder,
+    Household,
+    Mood,
+    Outcome,
+    User,
+    Visit,
+    VisitMethod,
+    VisitRecord,
+)
+from carevisits.models.base import utcnow
+from carevisits.services import audit
+from carevisits.services.scope import can_see_household
+
+# Plausible readings for a home visit; anything outside is a typing mistake.
+SYSTOLIC_RANGE = (60, 260)
+DIASTOLIC_RANGE = (30, 160)
+PULSE_RANGE = (30, 220)
+NOTES_MAX = 1000
+REASON_MAX = 200
+# A visit queued on a phone without signal counts from when it happened, but a
+# phone clock can be wrong: its time is believed only inside this window.
+CLIENT_TIME_WINDOW = timedelta(hours=48)
+CLIENT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one check-in form; a resend of the same form reuses it."""
+    return secrets.token_urlsafe(18)
+
+
+class CheckInError(ValueError):
+    """A check-in that cannot be recorded; the message is for the visitor."""
+
+
+@dataclass
+class ElderRecordInput:
+    """What the visitor recorded for one elder."""
+
+    elder_id: int
+    outcome: Outcome
+    systolic: int | None = None
+    diastolic: int | None = None
+    pulse: int | None = None
+    mood: Mood | None = None
+    notes: str = ""
+
+
+def _in_range(value: int | None, bounds: tuple[int, int]) -> bool:
+    return value is None or bounds[0] <= value <= bounds[1]
+
+
+def check_record(rec: ElderRecordInput) -> None:
+    """Raise CheckInError for readings no one could have taken."""
+    if not _in_range(rec.systolic, SYSTOLIC_RANGE) or not _in_range(rec.diastolic, DIASTOLIC_RANGE):
+        raise CheckInError(_l("Blood pressure out of range."))
+    if (rec.systolic is None) != (rec.diastolic is None):
+        raise CheckInError(_l("Enter both blood pressure numbers, or neither."))
+    if rec.systolic is not None and rec.systolic <= rec.diastolic:
+        raise CheckInError(_l("The upper blood pressure must be above the lower."))
+    if not _in_range(rec.pulse, PULSE_RANGE):
+        raise CheckInError(_l("Pulse out of range."))
+    if len(rec.notes) > NOTES_MAX:
+        raise CheckInError(_l("Notes are limited to %(n)d characters.", n=NOTES_MAX))
+    if rec.outcome not in MET_OUTCOMES and (rec.systolic or rec.pulse or rec.mood):
+        raise CheckInError(_l("Readings can only be recorded for an elder who was met."))
+
+
+def contact_time(server_time: datetime, client_time: datetime | None) -> datetime:
+    """When the visit happened: the phone's time if plausible, else the server's."""
+    if client_time is None:
+        return server_time
+    if server_time - CLIENT_TIME_WINDOW <= client_time <= server_time + CLIENT_CLOCK_SKEW:
+        return min(client_time, server_time)
+    return server_time
+
+
+def find_visit(idempotency_key: str) -> Visit | None:
+    """The visit already recorded under this key, if any."""
+    return db.session.scalar(select(Visit).where(Visit.idempotency_key == idempotency_key))
+
+
+def record_visit(*, visitor: User, household: Household, records: list[ElderRecordInput],
+                 idempotency_key: str, method: VisitMethod, door_code: DoorCode | None = None,
+                 manual_reason: str = "", client_time: datetime | None = None
+                 ) -> tuple[Visit, bool]:
+    """Record a visit and return it with True, or the earlier visit with this key and False."""
+    existing = find_visit(idempotency_key)
+    if existing is not None:
+        if existing.visitor_id != visitor.id or existing.household_id != household.id:
+            raise CheckInError(_l("This form was already used for another visit. Reload it."))
+        return existing, False
+    if not can_see_household(visitor, household):
+        raise CheckInError(_l("This household is not in your area."))
+    if method == VisitMethod.MANUAL and not manual_reason.strip():
+        raise CheckInError(_l("Say why the card was not scanned."))
+    if len(manual_reason) > REASON_MAX:
+        raise CheckInError(_l("The reason is limited to %(n)d characters.", n=REASON_MAX))
+    elders = {e.id: e for e in household.elders if e.active}
+    given = {r.elder_id for r in records}
+    if given != set(elders) or len(given) != len(records):
+        raise CheckInError(_l("Record an outcome for every elder of this household."))
+    for rec in records:
+        check_record(rec)
+
+    now = utcnow()
+    visit = Visit(
+        household=household,
+        visitor=visitor,
+        door_code=door_code,
+        method=method,
+        manual_reason=manual_reason.strip(),
+        server_time=now,
+        client_time=client_time,
+        occurred_at=contact_time(now, client_time),
+        idempotency_key=idempotency_key,
+    )
+    visit.records = [
+        VisitRecord(elder_id=r.elder_id, outcome=r.outcome, systolic=r.systolic,
+                    diastolic=r.diastolic, pulse=r.pulse, mood=r.mood, notes=r.notes.strip())
+        for r in records
+    ]
+    db.session.add(visit)
+    db.session.flush()
+    met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
+    if met:
+        _note_contact(met, visit.occurred_at)
+    audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
+                 method=method.value)
+    return visit, True
+
+
+def _note_contact(elders: list[Elder], at: datetime) -> None:
+    """Move the elders' last contact forward, never back (one atomic UPDATE)."""
+    db.session.execute(
+        update(Elder)
+        .where(Elder.id.in_([e.id for e in elders]))
+        .where(or_(Elder.last_contact_at.is_(None), Elder.last_contact_at < at))
+        .values(last_contact_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    for elder in elders:
+        db.session.expire(elder, ["last_contact_at"])

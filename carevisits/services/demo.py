@@ -1,0 +1,201 @@
+"""Demo data: one street of fictional households, elders, accounts and a month of visits."""
+
+import random
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from carevisits.extensions import db
+from carevisits.models import (
+    MET_OUTCOMES,
+    CareLevel,
+    Community,
+    Elder,
+    Grid,
+    Household,
+    LivingSituation,
+    Mood,
+    Outcome,
+    Role,
+    Street,
+    User,
+    Visit,
+    VisitMethod,
+    VisitRecord,
+)
+from carevisits.models.base import utcnow
+from carevisits.services.doorcodes import issue_code, new_household_number
+
+DEMO_PASSWORD = "carevisits-demo"
+STREET = "泉城路街道"
+# community → (hotline, road names of its households)
+COMMUNITIES = {
+    "芙蓉街社区": ("0531-86011001", ["芙蓉街", "曲水亭街"]),
+    "县西巷社区": ("0531-86011002", ["县西巷", "西更道"]),
+    "省府前街社区": ("0531-86011003", ["省府前街", "院西大街"]),
+}
+GRIDS_PER_COMMUNITY = 2
+HOUSEHOLDS_PER_GRID = 25
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟万段"
+FEMALE = ["秀英", "桂英", "秀兰", "玉兰", "桂兰", "凤英", "淑珍", "玉珍", "素芳", "翠花",
+          "凤兰", "淑英", "玉梅", "兰英", "美华", "素珍", "月娥", "金凤", "爱华", "丽华"]
+MALE = ["建国", "建华", "国强", "德明", "志刚", "振华", "福生", "德胜", "永福", "保国",
+        "文华", "树林", "长山", "宝山", "金生", "庆祥", "玉林", "洪亮", "守仁", "家顺"]
+CHILDREN = ["磊", "静", "伟", "敏", "强", "丽", "军", "燕", "涛", "娜", "斌", "霞"]
+RELATIONS = ["儿子", "女儿", "侄子", "外甥女"]
+HEALTH = ["", "", "高血压,按时服药", "糖尿病", "腿脚不便,上下楼需搀扶", "听力较差,敲门需用力",
+          "冠心病", "轻度认知障碍,注意煤气安全", "白内障术后"]
+CARE_WEIGHTS = {CareLevel.KEY: 0.2, CareLevel.FOCUS: 0.35, CareLevel.GENERAL: 0.45}
+INTERVAL_DAYS = {CareLevel.KEY: 1, CareLevel.FOCUS: 3, CareLevel.GENERAL: 7}
+HISTORY_DAYS = 30
+
+
+def demo_loaded() -> bool:
+    """Whether the demo street is already in the database."""
+    return db.session.scalar(select(Street.id).where(Street.name == STREET)) is not None
+
+
+def load_demo(seed: int = 2026) -> dict[str, int]:
+    """Build the demo street once; returns counts of what was added (empty if present)."""
+    if demo_loaded():
+        return {}
+    rng = random.Random(seed)
+    street = Street(name=STREET)
+    db.session.add(street)
+    grids: list[tuple[Grid, list[str]]] = []
+    for cname, (hotline, roads) in COMMUNITIES.items():
+        community = Community(street=street, name=cname, hotline=hotline)
+        db.session.add(community)
+        for n in ("第一网格", "第二网格")[:GRIDS_PER_COMMUNITY]:
+            grid = Grid(community=community, name=n)
+            db.session.add(grid)
+            grids.append((grid, roads))
+    db.session.flush()
+
+    workers = _accounts(street, [g for g, _ in grids])
+    names = _name_pool(rng)
+    elders_by_grid: dict[int, list[Household]] = {}
+    n_elders = 0
+    for grid, roads in grids:
+        compounds = [f"{road}{rng.randint(1, 60)}号院" for road in roads]
+        households = []
+        for i in range(HOUSEHOLDS_PER_GRID):
+            hh = Household(
+                grid=grid, number=new_household_number(), address=compounds[i % 2],
+                building=str(i // 10 + 1), unit=str(rng.randint(1, 3)),
+                room=f"{rng.randint(1, 6)}0{rng.randint(1, 4)}",
+            )
+            db.session.add(hh)
+            couple = rng.random() < 0.13
+            for k in range(2 if couple else 1):
+                hh.elders.append(_elder(rng, names, couple, female=(k == 1) if couple else None))
+                n_elders += 1
+            households.append(hh)
+        db.session.flush()
+        for hh in households:
+            issue_code(hh)
+        elders_by_grid[grid.id] = households
+    n_visits = _history(rng, grids, workers, elders_by_grid)
+    return {"households": len(grids) * HOUSEHOLDS_PER_GRID, "elders": n_elders,
+            "visits": n_visits}
+
+
+def _accounts(street: Street, grids: list[Grid]) -> dict[int, User]:
+    """The demo sign-ins; returns the grid worker of each grid."""
+    def add(username, name, role, **scope):
+        user = User(username=username, display_name=name, role=role, **scope,
+                    phone=f"1390531{len(username):04d}")
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+        return user
+
+    add("admin", "系统管理员", Role.ADMIN)
+    add("coordinator", "刘协调", Role.COORDINATOR, street=street)
+    # worker and worker2 cover grids of two different communities.
+    order = [0, 2, 1, 3, 4, 5]
+    names = ["张网格", "王网格", "李网格", "赵网格", "孙网格", "周网格"]
+    workers = {}
+    for i, gi in enumerate(order):
+        username = "worker" if i == 0 else f"worker{i + 1}"
+        workers[grids[gi].id] = add(username, names[i], Role.GRID_WORKER, grid=grids[gi])
+    add("volunteer", "陈志愿", Role.VOLUNTEER)
+    add("family", "黄家属", Role.FAMILY)
+    db.session.flush()
+    return workers
+
+
+def _name_pool(rng: random.Random) -> list[tuple[str, str]]:
+    """Unique (name, gender) pairs, shuffled."""
+    pool = [(s + g, "女") for s in SURNAMES for g in FEMALE] + \
+           [(s + g, "男") for s in SURNAMES for g in MALE]
+    rng.shuffle(pool)
+    return pool
+
+
+def _elder(rng: random.Random, names: list, couple: bool, female: bool | None) -> Elder:
+    while True:
+        name, gender = names.pop()
+        if female is None or (gender == "女") == female:
+            break
+    level = rng.choices(list(CARE_WEIGHTS), weights=list(CARE_WEIGHTS.values()))[0]
+    return Elder(
+        name=name, gender=gender, birth_year=rng.randint(1928, 1956),
+        phone=f"1{rng.choice('3579')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
+        emergency_contact=f"{rng.choice(RELATIONS)} {name[0]}{rng.choice(CHILDREN)}",
+        emergency_phone=f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
+        living_situation=LivingSituation.WITH_SPOUSE if couple else LivingSituation.ALONE,
+        care_level=level, health_notes=rng.choice(HEALTH),
+    )
+
+
+def _history(rng, grids, workers, households_by_grid) -> int:
+    """A month of visits on each elder's schedule, with the odd gap and missed door."""
+    now = utcnow()
+    count = 0
+    for grid, _ in grids:
+        worker = workers[grid.id]
+        for hh in households_by_grid[grid.id]:
+            interval = min(INTERVAL_DAYS[e.care_level] for e in hh.elders)
+            lag = rng.choice([0, 0, 0, 0, 1, 2, 4])  # some doors are behind schedule
+            day = HISTORY_DAYS
+            while day > lag:
+                at = now - timedelta(days=day, hours=rng.randint(0, 6), minutes=rng.randint(0, 59))
+                db.session.add(_visit(rng, worker, hh, at))
+                count += 1
+                day -= interval
+    db.session.flush()
+    _set_last_contacts()
+    return count
+
+
+def _visit(rng, worker: User, hh: Household, at) -> Visit:
+    visit = Visit(household=hh, visitor=worker, method=VisitMethod.SCANNED, server_time=at,
+                  client_time=at, occurred_at=at, idempotency_key=f"demo-{uuid.uuid4().hex}")
+    roll = rng.random()
+    base = (Outcome.MET_WELL if roll < 0.82 else Outcome.MET_CONCERN if roll < 0.9
+            else Outcome.NOT_AT_HOME if roll < 0.96 else Outcome.NO_ANSWER)
+    for elder in hh.elders:
+        rec = VisitRecord(elder=elder, outcome=base, notes="")
+        if base in MET_OUTCOMES:
+            rec.mood = rng.choice([Mood.GOOD, Mood.GOOD, Mood.FAIR, Mood.LOW])
+            if rng.random() < 0.6:
+                rec.systolic = rng.randint(112, 168)
+                rec.diastolic = rng.randint(68, min(98, rec.systolic - 30))
+                rec.pulse = rng.randint(58, 96)
+            if base == Outcome.MET_CONCERN:
+                rec.notes = rng.choice(["感冒咳嗽,已提醒就医", "家中存粮不多,联系子女",
+                                        "情绪低落,多陪聊了一会儿", "膝盖疼,行走困难"])
+        visit.records.append(rec)
+    return visit
+
+
+def _set_last_contacts() -> None:
+    """Derive each elder's last contact from the history just written."""
+    last = (
+        select(func.max(Visit.occurred_at))
+        .join(VisitRecord, VisitRecord.visit_id == Visit.id)
+        .where(VisitRecord.elder_id == Elder.id, VisitRecord.outcome.in_(MET_OUTCOMES))
+        .scalar_subquery()
+    )
+    db.session.execute(update(Elder).values(last_contact_at=last))

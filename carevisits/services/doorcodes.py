@@ -1,0 +1,75 @@
+"""Door codes: random tokens on door cards, and short household numbers for typing in."""
+
+import secrets
+
+from sqlalchemy import select
+
+from carevisits.extensions import db
+from carevisits.models import DoorCode, Household
+from carevisits.models.base import utcnow
+
+TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG, well past the 128 the design asks for
+
+
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit for a string of digits (catches a mistyped or swapped digit)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+def is_valid_household_number(number: str) -> bool:
+    """Whether a typed household number is well formed, check digit included."""
+    return len(number) == 8 and number.isdigit() and luhn_digit(number[:-1]) == number[-1]
+
+
+def new_household_number() -> str:
+    """A fresh 8-digit household number: 7 random digits and a check digit."""
+    while True:
+        body = f"{secrets.randbelow(10**7):07d}"
+        number = body + luhn_digit(body)
+        taken = db.session.scalar(select(Household.id).where(Household.number == number))
+        if taken is None:
+            return number
+
+
+def normalise_household_number(typed: str) -> str:
+    """Strip the spaces and dashes people type between digit groups."""
+    return "".join(ch for ch in typed if ch.isdigit())
+
+
+def live_code(household: Household) -> DoorCode | None:
+    """The household's current door code, if it has one."""
+    return db.session.scalar(
+        select(DoorCode).where(DoorCode.household_id == household.id, DoorCode.revoked_at.is_(None))
+    )
+
+
+def issue_code(household: Household) -> DoorCode:
+    """Give the household a new door code, revoking the one its old card carries."""
+    old = live_code(household)
+    if old is not None:
+        old.revoked_at = utcnow()
+        db.session.flush()  # the live-code index allows one unrevoked code per household
+    code = DoorCode(household=household, token=secrets.token_urlsafe(TOKEN_BYTES))
+    db.session.add(code)
+    db.session.flush()
+    return code
+
+
+def find_code(token: str) -> DoorCode | None:
+    """The door code with this token, live or revoked; None for a made-up token."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(DoorCode).where(DoorCode.token == token))
+
+
+def door_url(base_url: str, token: str) -> str:
+    """The address a door card's QR code encodes, and nothing else."""
+    return f"{base_url.rstrip('/')}/c/{token}"

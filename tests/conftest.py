@@ -1,0 +1,132 @@
+"""Fixtures: an app per test on SQLite (and PostgreSQL when configured), a small world of
+areas, households and accounts, and helpers to sign in."""
+
+import os
+from types import SimpleNamespace
+
+import flask_migrate
+import pytest
+from sqlalchemy import create_engine, text
+
+from carevisits import create_app
+from carevisits.extensions import db, limiter
+from carevisits.models import Role
+from tests import factories
+
+POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+def _migrated_url(backend: str, tmp_path_factory) -> str:
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        url = f"sqlite:///{path}"
+    else:
+        url = POSTGRES_URL
+        engine = create_engine(url)
+        with engine.begin() as conn:  # start from an empty schema: migrations run from zero
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "migrations"})
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A database upgraded from empty by the Alembic migrations, once per backend."""
+    return _migrated_url(request.param, tmp_path_factory)
+
+
+def make_app(database_url, tmp_path, **overrides):
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "BASE_URL": "https://cv.example.org",
+    }
+    config.update(overrides)
+    os.environ.setdefault("CAREVISITS_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app(config)
+
+
+def _empty_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    """The app on a clean database, inside an app context."""
+    app = make_app(database_url, tmp_path)
+    limiter.reset()
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app):
+    """Two streets; households in three grids of street one and one grid of street two;
+    an account of every role. Every household has a live door code (``.code``)."""
+    s1, s2 = factories.street("一街道"), factories.street("二街道")
+    c1, c2, c3 = (factories.community(s1, "甲社区"), factories.community(s1, "乙社区"),
+                  factories.community(s2, "丙社区"))
+    g1, g2, g3, g4 = (factories.grid(c1, "一网格"), factories.grid(c1, "二网格"),
+                      factories.grid(c2, "三网格"), factories.grid(c3, "四网格"))
+    h1 = factories.household(g1, elders=2, building="3")
+    h2 = factories.household(g2)
+    h3 = factories.household(g3)
+    h4 = factories.household(g4)
+    w = SimpleNamespace(
+        streets=(s1, s2), communities=(c1, c2, c3), grids=(g1, g2, g3, g4),
+        h1=h1, h2=h2, h3=h3, h4=h4,
+        admin=factories.user(Role.ADMIN, username="admin"),
+        coordinator=factories.user(Role.COORDINATOR, username="coord", street=s1),
+        community_coordinator=factories.user(Role.COORDINATOR, username="ccoord", community=c1),
+        worker=factories.user(Role.GRID_WORKER, username="worker", grid=g1),
+        other_worker=factories.user(Role.GRID_WORKER, username="worker2", grid=g2),
+        volunteer=factories.user(Role.VOLUNTEER, username="vol"),
+        family=factories.user(Role.FAMILY, username="fam"),
+    )
+    db.session.commit()
+    return w
+
+
+def login(client, user_or_name, password=factories.PASSWORD):
+    """Sign in through the form; returns the response (a redirect on success)."""
+    username = getattr(user_or_name, "username", user_or_name)
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign the test client in as a user: ``as_user(world.worker)``."""
+    def sign_in(user):
+        response = login(client, user)
+        assert response.status_code == 302, response.data.decode()
+        return client
+    return sign_in

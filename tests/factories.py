@@ -1,0 +1,56 @@
+"""Factories: small, explicit builders of test records."""
+
+from itertools import count
+
+from carevisits.extensions import db
+from carevisits.models import CareLevel, Community, Elder, Grid, Household, Role, Street, User
+from carevisits.services.doorcodes import issue_code, new_household_number
+
+PASSWORD = "test-password-1"
+_seq = count(1)
+
+
+def street(name=None) -> Street:
+    s = Street(name=name or f"街道{next(_seq)}")
+    db.session.add(s)
+    return s
+
+
+def community(street_, name=None, hotline="0531-1234567") -> Community:
+    c = Community(street=street_, name=name or f"社区{next(_seq)}", hotline=hotline)
+    db.session.add(c)
+    return c
+
+
+def grid(community_, name=None) -> Grid:
+    g = Grid(community=community_, name=name or f"网格{next(_seq)}")
+    db.session.add(g)
+    return g
+
+
+def household(grid_, *, elders=1, building="1", room=None, address="测试路1号院",
+              care_level=CareLevel.GENERAL) -> Household:
+    """A household with elders and a live door code (``household.code``)."""
+    n = next(_seq)
+    h = Household(grid=grid_, number=new_household_number(), address=address,
+                  building=building, unit="1", room=room or f"{100 + n}")
+    db.session.add(h)
+    for i in range(elders):
+        e = Elder(name=f"老人{n}{'甲乙丙'[i]}", gender="女", birth_year=1940,
+                  phone=f"1380000{n:04d}", emergency_contact="儿子 王强",
+                  emergency_phone=f"1390000{n:04d}", care_level=care_level,
+                  health_notes="高血压")
+        h.elders.append(e)
+        db.session.add(e)
+    db.session.flush()
+    h.code = issue_code(h)
+    return h
+
+
+def user(role: Role, *, username=None, **scope) -> User:
+    u = User(username=username or f"{role.value}{next(_seq)}", display_name=f"用户{next(_seq)}",
+             role=role, **scope)
+    u.set_password(PASSWORD)
+    db.session.add(u)
+    db.session.flush()
+    return u
