@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test setup system-deps translations db lint clean
+.PHONY: run test setup system-deps translations messages db lint clean
 
 run: setup db
 	@echo "Open http://$(HOST):$(PORT) — demo sign-ins: admin, coordinator, worker, worker2,"
@@ -29,7 +29,19 @@ $(VENV)/.installed: pyproject.toml
 
 # Compiled catalogues are build output: made from the .po files on every setup.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d carevisits/translations
+	$(BIN)/pybabel -q compile --use-fuzzy -d carevisits/translations
+
+# After changing UI text: collect the msgids into the template and merge them into every
+# catalogue, then translate the new entries. Run from the repository root with "." as the
+# input: babel.cfg's patterns (carevisits/**.py, templates/**.html) are relative to the
+# input directory and pick only those two folders; --ignore-dirs keeps dot and underscore
+# folders (.venv, __pycache__) out of the walk.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--ignore-dirs='.* _*' --project=carevisits --version=0.1.0 \
+		-o carevisits/translations/messages.pot .
+	$(BIN)/pybabel update -i carevisits/translations/messages.pot -d carevisits/translations \
+		--no-fuzzy-matching
 
 db: setup
 	$(FLASK) db upgrade

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import flask_migrate
 import pytest
-from sqlalchemy import create_engine, text
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select, text
 
 from carevisits import create_app
 from carevisits.extensions import db, limiter
@@ -41,6 +42,30 @@ def database_url(request, tmp_path_factory):
     return _migrated_url(request.param, tmp_path_factory)
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps a context pushed for the test's own queries; without this,
+    requests would share its ``g`` (and the signed-in user) and its database session.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def count(model, *where) -> int:
+    """Rows of ``model`` as the database has them now (not the test session's snapshot)."""
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def latest(model):
+    """The newest row of ``model`` as the database has it now."""
+    db.session.rollback()
+    return db.session.scalar(select(model).order_by(model.id.desc()).limit(1))
+
+
 def make_app(database_url, tmp_path, **overrides):
     config = {
         "TESTING": True,
@@ -51,7 +76,9 @@ def make_app(database_url, tmp_path, **overrides):
     }
     config.update(overrides)
     os.environ.setdefault("CAREVISITS_INSTANCE_PATH", str(tmp_path / "instance"))
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 def _empty_tables():

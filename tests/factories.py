@@ -2,11 +2,14 @@
 
 from itertools import count
 
+from werkzeug.security import generate_password_hash
+
 from carevisits.extensions import db
 from carevisits.models import CareLevel, Community, Elder, Grid, Household, Role, Street, User
 from carevisits.services.doorcodes import issue_code, new_household_number
 
 PASSWORD = "test-password-1"
+_PASSWORD_HASH = generate_password_hash(PASSWORD)  # hashing is slow on purpose: do it once
 _seq = count(1)
 
 
@@ -50,7 +53,7 @@ def household(grid_, *, elders=1, building="1", room=None, address="测试路1�
 def user(role: Role, *, username=None, **scope) -> User:
     u = User(username=username or f"{role.value}{next(_seq)}", display_name=f"用户{next(_seq)}",
              role=role, **scope)
-    u.set_password(PASSWORD)
+    u.password_hash = _PASSWORD_HASH
     db.session.add(u)
     db.session.flush()
     return u

@@ -29,6 +29,10 @@ class WholeNumberField(IntegerField):
         else:
             self.data = None
 
+    def raw_data_is_text(self) -> bool:
+        """Whether something that is not a number was typed (reported by the field itself)."""
+        return bool(self.raw_data and self.raw_data[0].strip()) and self.data is None
+
 
 def _range(bounds: tuple[int, int], what):
     return NumberRange(*bounds, message=_l("%(what)s must be between %(min)d and %(max)d.",
@@ -52,10 +56,15 @@ class ElderRecordForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[
         Length(max=NOTES_MAX, message=_l("At most %(max)d characters.", max=NOTES_MAX))])
 
+    def validate_systolic(self, field):
+        """An upper number needs its lower number."""
+        if self.diastolic.data is None and not self.diastolic.raw_data_is_text():
+            raise ValidationError(_l("Enter both blood pressure numbers, or neither."))
+
     def validate_diastolic(self, field):
-        """Both blood pressure numbers or neither, the upper above the lower."""
+        """A lower number needs its upper number, and lies below it."""
         upper, lower = self.systolic.data, field.data
-        if (upper is None) != (lower is None):
+        if upper is None and not self.systolic.raw_data_is_text():
             raise ValidationError(_l("Enter both blood pressure numbers, or neither."))
         if upper is not None and upper <= lower:
             raise ValidationError(_l("The upper blood pressure must be above the lower."))

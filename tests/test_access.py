@@ -1,0 +1,147 @@
+"""The access matrix: every route × every role × their own and someone else's records.
+
+A route added to the app without a row here fails ``test_every_route_is_listed``.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+
+from carevisits.extensions import db
+from carevisits.models import Outcome, VisitMethod
+from carevisits.services.checkin import ElderRecordInput, record_visit
+from tests.conftest import login
+
+ROLES = ["anonymous", "admin", "coordinator", "community_coordinator", "worker", "other_worker",
+         "volunteer", "family"]
+# The household each role may see ("own") and one it may not ("other").
+TARGETS = {
+    "anonymous": ("h1", "h4"),
+    "admin": ("h1", "h4"),  # admins see everything: both are theirs
+    "coordinator": ("h3", "h4"),  # whole street one; h4 is in street two
+    "community_coordinator": ("h1", "h3"),  # community 甲; h3 is in 乙
+    "worker": ("h1", "h2"),  # grid 一; h2 is the neighbouring grid
+    "other_worker": ("h2", "h1"),
+    "volunteer": ("h1", "h4"),
+    "family": ("h1", "h4"),
+}
+STAFF = {"admin", "coordinator", "community_coordinator", "worker", "other_worker"}
+
+# Outcomes: "page" 200 showing the household's elder, "neutral" 200 without it,
+# "login" a redirect to sign-in, "redirect" any other redirect, 403, 404.
+
+
+def staff_scoped(own_ok="page"):
+    """Staff see their own records and get 404 for others'; everyone else is kept out."""
+    def expect(role, which):
+        if role == "anonymous":
+            return "login"
+        if role not in STAFF:
+            return 403
+        if role == "admin" or which == "own":
+            return own_ok
+        return 404
+    return expect
+
+
+def door(role, which):
+    if role == "anonymous":
+        return "neutral"
+    if role in STAFF and (role == "admin" or which == "own"):
+        return "page"
+    return "neutral"
+
+
+def everyone(outcome):
+    return lambda role, which: outcome
+
+
+def signed_in(outcome):
+    return lambda role, which: "login" if role == "anonymous" else outcome
+
+
+def only(roles, outcome):
+    def expect(role, which):
+        if role == "anonymous":
+            return "login"
+        return outcome if role in roles else 403
+    return expect
+
+
+ROUTES = {
+    # endpoint: (method, url(w, household), expectation(role, own|other))
+    "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
+    "auth.logout": ("POST", lambda w, h: "/logout", signed_in("login")),
+    "auth.index": ("GET", lambda w, h: "/", signed_in("redirect")),
+    "auth.welcome": ("GET", lambda w, h: "/welcome", signed_in(200)),
+    "auth.set_language": ("GET", lambda w, h: "/lang/en", everyone("redirect")),
+    "scan.door": ("GET", lambda w, h: f"/c/{h.code.token}", door),
+    "scan.by_number": ("GET", lambda w, h: f"/visit/{h.number}", staff_scoped()),
+    "scan.find_number": ("GET", lambda w, h: f"/visit?number={h.number}",
+                         staff_scoped("redirect")),
+    "scan.visit": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}", staff_scoped()),
+    "round.index": ("GET", lambda w, h: "/round/", only(STAFF, "round")),
+    "elders.index": ("GET", lambda w, h: "/elders/", only(STAFF, "round")),
+    "elders.detail": ("GET", lambda w, h: f"/elders/{h.elders[0].id}", staff_scoped()),
+    "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
+    "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
+    "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
+                        only({"admin"}, 200)),
+}
+PUBLIC_FILES = {"static"}
+
+
+def test_every_route_is_listed(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - PUBLIC_FILES == set(ROUTES), "add new routes to the access matrix"
+
+
+@pytest.fixture
+def matrix_world(world):
+    """The world plus one visit to every household, so visit pages have something to show."""
+    visits = {}
+    for h in (world.h1, world.h2, world.h3, world.h4):
+        visit, _ = record_visit(
+            visitor=world.admin, household=h, method=VisitMethod.SCANNED, door_code=h.code,
+            idempotency_key=f"matrix-visit-{h.id:08d}",
+            records=[ElderRecordInput(e.id, Outcome.MET_WELL) for e in h.elders])
+        visits[h.id] = visit.id
+    db.session.commit()
+    return SimpleNamespace(**vars(world), visits=visits)
+
+
+def check(response, expected, household, scope_elders):
+    body = response.get_data(as_text=True)
+    name = household.elders[0].name
+    if expected == "page":
+        assert response.status_code == 200 and name in body
+    elif expected == "neutral":
+        assert response.status_code == 200 and name not in body
+        assert household.number not in body and household.elders[0].phone not in body
+    elif expected == "login":
+        assert response.status_code == 302 and "/login" in response.location
+    elif expected == "redirect":
+        assert response.status_code == 302 and "/login" not in response.location
+    elif expected == "round":
+        # A list page: the role's own elders, never another area's.
+        assert response.status_code == 200
+        assert all(e.name in body for e in scope_elders["own"])
+        assert not any(e.name in body for e in scope_elders["other"])
+    else:
+        assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(ROUTES))
+def test_access(client, matrix_world, endpoint, role):
+    w = matrix_world
+    method, url_for_household, expect = ROUTES[endpoint]
+    if role != "anonymous":
+        assert login(client, getattr(w, role)).status_code == 302
+    own, other = (getattr(w, name) for name in TARGETS[role])
+    scope_elders = {"own": own.elders, "other": other.elders if role != "admin" else []}
+    for which, household in (("own", own), ("other", other)):
+        response = client.open(url_for_household(w, household), method=method)
+        check(response, expect(role, which), household, scope_elders)
+        if endpoint == "auth.logout" and role != "anonymous":
+            login(client, getattr(w, role))
