@@ -1,11 +1,10 @@
 """Languages: Simplified Chinese by default, English when the user picks it."""
 
 from flask import Flask, request
+from flask_babel import get_locale
 
 from carevisits import labels
 from carevisits.config import PROJECT_ROOT
-from flask_babel import get_locale
-
 from carevisits.extensions import babel
 
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from carevisits.extensions import db
 from carevisits.models import AuditEvent, Elder, Visit, VisitMethod, VisitRecord
 from carevisits.services.doorcodes import issue_code

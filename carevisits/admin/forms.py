@@ -3,14 +3,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from carevisits import labels
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, Street
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
+
 
 def area_choices() -> list[SelectChoice]:
     """Every street, community and grid as one indented list: s:1, c:2, g:3."""

@@ -16,6 +16,7 @@ from carevisits.services.checkin import (
     SYSTOLIC_RANGE,
 )
 
+
 class WholeNumberField(IntegerField):
     """An integer field that says what is wrong in the user's language."""
 
