@@ -33,21 +33,14 @@ def new_user():
         if not form.password.data:
             form.password.errors = [_l("Enter a password.")]
         else:
-            try:
-                user = accounts.create_user(
-                    actor=current_user, username=form.username.data,
-                    display_name=form.display_name.data, password=form.password.data,
-                    role=Role(form.role.data), scope=parse_area(form.area.data),
-                    phone=form.phone.data or "")
-            except accounts.AccountError as err:
-                db.session.rollback()
-                flash(str(err), "error")
-            else:
-                db.session.commit()
-                flash(_l("Account %(name)s created.", name=user.username), "info")
-                return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None), (
-        422 if form.is_submitted() else 200)
+            done = _save(lambda: accounts.create_user(
+                actor=current_user, username=form.username.data,
+                display_name=form.display_name.data, password=form.password.data,
+                role=Role(form.role.data), scope=parse_area(form.area.data),
+                phone=form.phone.data or ""), _l("Account created."))
+            if done:
+                return done
+    return _form_page(form, None)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -61,18 +54,29 @@ def edit_user(user_id: int):
     if not form.is_submitted():
         form.area.data = area_value(user)
     if form.validate_on_submit():
-        try:
-            accounts.update_user(
-                actor=current_user, user=user, display_name=form.display_name.data,
-                phone=form.phone.data or "", role=Role(form.role.data),
-                scope=parse_area(form.area.data), active=form.active.data,
-                new_password=form.password.data or "")
-        except accounts.AccountError as err:
-            db.session.rollback()
-            flash(str(err), "error")
-        else:
-            db.session.commit()
-            flash(_l("Account %(name)s saved.", name=user.username), "info")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user), (
-        422 if form.is_submitted() else 200)
+        done = _save(lambda: accounts.update_user(
+            actor=current_user, user=user, display_name=form.display_name.data,
+            phone=form.phone.data or "", role=Role(form.role.data),
+            scope=parse_area(form.area.data), active=form.active.data,
+            new_password=form.password.data or ""), _l("Account saved."))
+        if done:
+            return done
+    return _form_page(form, user)
+
+
+def _save(change, message):
+    """Apply an account change and go back to the list, or flash why it was refused."""
+    try:
+        change()
+    except accounts.AccountError as err:
+        db.session.rollback()
+        flash(str(err), "error")
+        return None
+    db.session.commit()
+    flash(message, "info")
+    return redirect(url_for("admin.users"))
+
+
+def _form_page(form, user):
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
