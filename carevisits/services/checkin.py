@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from carevisits.extensions import db
 from carevisits.models import (
@@ -99,9 +100,7 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     """Record a visit and return it with True, or the earlier visit with this key and False."""
     existing = find_visit(idempotency_key)
     if existing is not None:
-        if existing.visitor_id != visitor.id or existing.household_id != household.id:
-            raise CheckInError(_l("This form was already used for another visit. Reload it."))
-        return existing, False
+        return _same_visit(existing, visitor, household), False
     if not can_see_household(visitor, household):
         raise CheckInError(_l("This household is not in your area."))
     if method == VisitMethod.MANUAL and not manual_reason.strip():
@@ -132,14 +131,29 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
                     diastolic=r.diastolic, pulse=r.pulse, mood=r.mood, notes=r.notes.strip())
         for r in records
     ]
-    db.session.add(visit)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a savepoint: losing a race must not end the request
+            db.session.add(visit)
+            db.session.flush()
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        existing = find_visit(idempotency_key)
+        if existing is None:
+            raise
+        return _same_visit(existing, visitor, household), False
     met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
     if met:
         _note_contact(met, visit.occurred_at)
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True
+
+
+def _same_visit(existing: Visit, visitor: User, household: Household) -> Visit:
+    """The earlier visit under a key, if this resend really is the same form."""
+    if existing.visitor_id != visitor.id or existing.household_id != household.id:
+        raise CheckInError(_l("This form was already used for another visit. Reload it."))
+    return existing
 
 
 def _note_contact(elders: list[Elder], at: datetime) -> None:
