@@ -42,7 +42,7 @@ messages: $(VENV)/.installed
 		--ignore-dirs='.* _*' --project=carevisits --version=0.1.0 \
 		-o carevisits/translations/messages.pot .
 	$(BIN)/pybabel update -i carevisits/translations/messages.pot -d carevisits/translations \
-		--no-fuzzy-matching
+		--no-fuzzy-matching --ignore-obsolete
 
 db: setup
 	$(FLASK) db upgrade

@@ -10,7 +10,7 @@ from carevisits.extensions import db
 from carevisits.models import Elder, Household
 from carevisits.models.base import utcnow
 from carevisits.services import audit
-from carevisits.services.rounds import days_unseen, elder_history
+from carevisits.services.rounds import elder_history
 from carevisits.services.scope import can_see_household, scoped_elders
 
 bp = Blueprint("elders", __name__, url_prefix="/elders")
@@ -29,8 +29,7 @@ def index():
                                 Household.number == q.replace(" ", ""),
                                 Household.address.like(like)))
     page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("elders/index.html", page=page, q=q, now=utcnow(),
-                           days_unseen=days_unseen)
+    return render_template("elders/index.html", page=page, q=q, now=utcnow())
 
 
 @bp.get("/<int:elder_id>")
@@ -45,5 +44,4 @@ def detail(elder_id: int):
                           error_out=False)
     audit.record(current_user, "elder.view", "elder", elder.id)
     db.session.commit()
-    return render_template("elders/detail.html", elder=elder, history=history, now=utcnow(),
-                           days_unseen=days_unseen)
+    return render_template("elders/detail.html", elder=elder, history=history, now=utcnow())

@@ -18,6 +18,11 @@ class CareLevel(enum.StrEnum):
     FOCUS = "focus"  # 关注: every 3 days
     GENERAL = "general"  # 一般: every week
 
+    @property
+    def interval_days(self) -> int:
+        """Days between visits by default for this level."""
+        return {"key": 1, "focus": 3, "general": 7}[self.value]
+
 
 class LivingSituation(enum.StrEnum):
     """Who else lives with the elder."""
@@ -76,6 +81,20 @@ class Elder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="elders")
+
+    def days_unseen(self, now: datetime) -> int | None:
+        """Whole days since the elder was last met; None if never."""
+        if self.last_contact_at is None:
+            return None
+        return (now - self.last_contact_at).days
+
+    def unseen_state(self, now: datetime) -> str:
+        """How worrying the gap is for the care level: ok, warn (late) or late (very late)."""
+        days = self.days_unseen(now)
+        interval = self.care_level.interval_days
+        if days is None or days > 2 * interval:
+            return "late"
+        return "warn" if days > interval else "ok"
 
 
 class DoorCode(db.Model):

@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from carevisits.access import staff_required
 from carevisits.models.base import utcnow
-from carevisits.services.rounds import days_unseen, round_for
+from carevisits.services.rounds import round_for
 
 bp = Blueprint("round", __name__, url_prefix="/round")
 
@@ -15,4 +15,4 @@ bp = Blueprint("round", __name__, url_prefix="/round")
 def index():
     """My round: the households of my area by building, the longest unseen first."""
     return render_template("round/index.html", buildings=round_for(current_user),
-                           now=utcnow(), days_unseen=days_unseen)
+                           now=utcnow())

@@ -50,7 +50,6 @@ RELATIONS = ["儿子", "女儿", "侄子", "外甥女"]
 HEALTH = ["", "", "高血压,按时服药", "糖尿病", "腿脚不便,上下楼需搀扶", "听力较差,敲门需用力",
           "冠心病", "轻度认知障碍,注意煤气安全", "白内障术后"]
 CARE_WEIGHTS = {CareLevel.KEY: 0.2, CareLevel.FOCUS: 0.35, CareLevel.GENERAL: 0.45}
-INTERVAL_DAYS = {CareLevel.KEY: 1, CareLevel.FOCUS: 3, CareLevel.GENERAL: 7}
 HISTORY_DAYS = 30
 
 
@@ -159,7 +158,7 @@ def _history(rng, grids, workers, households_by_grid) -> int:
     for grid, _ in grids:
         worker = workers[grid.id]
         for hh in households_by_grid[grid.id]:
-            interval = min(INTERVAL_DAYS[e.care_level] for e in hh.elders)
+            interval = min(e.care_level.interval_days for e in hh.elders)
             lag = rng.choice([0, 0, 0, 0, 1, 2, 4])  # some doors are behind schedule
             day = HISTORY_DAYS
             while day > lag:

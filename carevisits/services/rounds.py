@@ -1,7 +1,6 @@
 """The worker's round and elder histories, read with a few set-based queries."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import contains_eager
@@ -17,13 +16,6 @@ class Building:
 
     label: str
     elders: list[Elder] = field(default_factory=list)
-
-
-def days_unseen(elder: Elder, now: datetime) -> int | None:
-    """Whole days since the elder was last met; None if never."""
-    if elder.last_contact_at is None:
-        return None
-    return (now - elder.last_contact_at).days
 
 
 def round_for(user: User) -> list[Building]:
