@@ -17,7 +17,7 @@ run: setup db
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup system-deps
-	$(BIN)/ruff check carevisits tests migrations wsgi.py
+	$(BIN)/ruff check carevisits tests bench migrations wsgi.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed translations
@@ -53,7 +53,7 @@ system-deps:
 	@scripts/system-deps.sh
 
 lint: setup
-	$(BIN)/ruff check carevisits tests migrations wsgi.py
+	$(BIN)/ruff check carevisits tests bench migrations wsgi.py
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3*

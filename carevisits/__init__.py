@@ -12,6 +12,7 @@ from carevisits.database import register_database
 from carevisits.elders import bp as elders_bp
 from carevisits.errors import register_error_handlers
 from carevisits.i18n import register_i18n
+from carevisits.printing import bp as printing_bp
 from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
 from carevisits.security import register_security
@@ -40,7 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    for bp in (auth_bp, scan_bp, round_bp, elders_bp, admin_bp):
+    for bp in (auth_bp, scan_bp, round_bp, elders_bp, printing_bp, admin_bp):
         app.register_blueprint(bp)
 
 

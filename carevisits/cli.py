@@ -8,7 +8,7 @@ from sqlalchemy import select
 from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Grid, Household, Role, Street
-from carevisits.services import accounts, demo, doorcodes
+from carevisits.services import accounts, cards, demo, doorcodes, printjobs
 
 
 @click.command("demo")
@@ -84,4 +84,60 @@ def create_admin(username: str, name: str, password: str):
     click.echo(f"Administrator {username} created.")
 
 
-commands = [demo_command, codes, users]
+cards_group = AppGroup("cards", help="Door cards.")
+
+
+@cards_group.command("layouts")
+def cards_layouts():
+    """List the print layouts in printables/."""
+    for key, layout in cards.layouts().items():
+        click.echo(f"{key}\t{layout.per_page}/page\t{layout.title} ({layout.title_en})")
+
+
+@cards_group.command("print")
+@click.option("--street", help="Every household of this street.")
+@click.option("--community", help="Every household of this community.")
+@click.option("--grid", "grid_name", help="Every household of this grid ('community grid').")
+@click.option("--building", help="One building, as written: 芙蓉街37号院2号楼.")
+@click.option("--layout", required=True, help="A layout from `cards layouts`.")
+@click.option("--rotate", is_flag=True, help="New cards: the old cards stop working.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def cards_print(street, community, grid_name, building, layout, rotate, output):
+    """Print the door cards of an area or building into a PDF (kept as a print job)."""
+    chosen = [o for o in (street, community, grid_name, building) if o]
+    if len(chosen) != 1:
+        raise click.UsageError("Give exactly one of --street, --community, --grid, --building.")
+    query = printjobs.print_order(select(Household))
+    query = query.where(_area_clause(street, community, grid_name, building))
+    with write_transaction():
+        households = list(db.session.scalars(query))
+        try:
+            job = printjobs.create_job(actor=None, households=households, layout=layout,
+                                       rotate=rotate, scope_label=chosen[0])
+        except printjobs.PrintError as err:
+            raise click.ClickException(str(err)) from None
+        db.session.commit()
+    with click.progressbar(length=job.total, label="Drawing cards") as bar:
+        pdf = printjobs.run_job(job.id, current_app.config["BASE_URL"],
+                                progress=lambda n: bar.update(n - bar.pos))
+    with open(output, "wb") as out:
+        out.write(pdf)
+    click.echo(f"{job.total} cards in {output} ({len(pdf) // 1024} KB), print job {job.id}"
+               + (" — the old cards of these households no longer work." if rotate else ""))
+
+
+def _area_clause(street, community, grid_name, building):
+    if street:
+        return Grid.community_id.in_(select(Community.id).join(Street)
+                                     .where(Street.name == street))
+    if community:
+        return Community.name == community
+    if grid_name:
+        grids = _grids_named(grid_name)
+        if not grids:
+            raise click.BadParameter(f"no grid called {grid_name!r}", param_hint="--grid")
+        return Household.grid_id.in_(grids)
+    return Household.address + Household.building + "号楼" == building
+
+
+commands = [demo_command, codes, users, cards_group]

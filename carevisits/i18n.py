@@ -1,6 +1,6 @@
 """Languages: Simplified Chinese by default, English when the user picks it."""
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import get_locale
 
 from carevisits import labels
@@ -13,7 +13,9 @@ LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The locale of the language switch's cookie, else Chinese."""
+    """The locale of the language switch's cookie, else Chinese (also on the command line)."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
     chosen = request.cookies.get(LANG_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from carevisits.models import CareLevel, LivingSituation, Mood, Outcome, Role
+from carevisits.models import CareLevel, JobStatus, LivingSituation, Mood, Outcome, Role
 
 OUTCOMES = {
     Outcome.MET_WELL: _l("Met, all well"),
@@ -33,7 +33,15 @@ ROLES = {
 }
 METHODS = {"scanned": _l("Scanned"), "manual": _l("Entered by hand"), "phone": _l("Phone call")}
 
+JOB_STATUSES = {
+    JobStatus.QUEUED: _l("Waiting to start"),
+    JobStatus.RUNNING: _l("Making the PDF"),
+    JobStatus.DONE: _l("Ready"),
+    JobStatus.FAILED: _l("Failed"),
+}
+
 JINJA_GLOBALS = {
+    "JOB_STATUSES": JOB_STATUSES,
     "OUTCOMES": OUTCOMES,
     "MOODS": MOODS,
     "CARE_LEVELS": CARE_LEVELS,

@@ -9,6 +9,7 @@ import pytest
 
 from carevisits.extensions import db
 from carevisits.models import Outcome, VisitMethod
+from carevisits.services import printjobs
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.conftest import login
 
@@ -68,6 +69,18 @@ def only(roles, outcome):
     return expect
 
 
+COORDINATORS = {"admin", "coordinator", "community_coordinator"}
+
+
+def print_scoped(role, which, ok=200):
+    """Printing is for coordinators and admins, within their area."""
+    if role == "anonymous":
+        return "login"
+    if role not in COORDINATORS:
+        return 403
+    return ok if role == "admin" or which == "own" else 404
+
+
 ROUTES = {
     # endpoint: (method, url(w, household), expectation(role, own|other))
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
@@ -83,6 +96,13 @@ ROUTES = {
     "round.index": ("GET", lambda w, h: "/round/", only(STAFF, "round")),
     "elders.index": ("GET", lambda w, h: "/elders/", only(STAFF, "round")),
     "elders.detail": ("GET", lambda w, h: f"/elders/{h.elders[0].id}", staff_scoped()),
+    "printing.index": ("GET", lambda w, h: "/printing/", only(COORDINATORS, 200)),
+    "printing.grid": ("GET", lambda w, h: f"/printing/grids/{h.grid_id}", print_scoped),
+    "printing.job": ("GET", lambda w, h: f"/printing/jobs/{w.jobs[h.id]}", print_scoped),
+    "printing.download": ("GET", lambda w, h: f"/printing/jobs/{w.jobs[h.id]}/cards.pdf",
+                          print_scoped),
+    "printing.retry": ("POST", lambda w, h: f"/printing/jobs/{w.jobs[h.id]}/retry",
+                       lambda role, which: print_scoped(role, which, ok="redirect")),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -98,20 +118,25 @@ def test_every_route_is_listed(app):
 
 @pytest.fixture
 def matrix_world(world):
-    """The world plus one visit to every household, so visit pages have something to show."""
-    visits = {}
+    """The world plus a visit to and a printed card job for every household."""
+    visits, jobs = {}, {}
     for h in (world.h1, world.h2, world.h3, world.h4):
         visit, _ = record_visit(
             visitor=world.admin, household=h, method=VisitMethod.SCANNED, door_code=h.code,
             idempotency_key=f"matrix-visit-{h.id:08d}",
             records=[ElderRecordInput(e.id, Outcome.MET_WELL) for e in h.elders])
         visits[h.id] = visit.id
+        job = printjobs.create_job(actor=world.admin, households=[h], layout="a6-card",
+                                   rotate=False, scope_label="matrix")
+        jobs[h.id] = job.id
     db.session.commit()
-    return SimpleNamespace(**vars(world), visits=visits)
+    for job_id in jobs.values():
+        printjobs.run_job(job_id, "https://cv.example.org")
+    return SimpleNamespace(**vars(world), visits=visits, jobs=jobs)
 
 
 def check(response, expected, household, scope_elders):
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode("utf-8", errors="replace")  # PDFs are binary
     name = household.elders[0].name
     if expected == "page":
         assert response.status_code == 200 and name in body

@@ -28,7 +28,7 @@ def users():
 def new_user():
     """Create an account with a role and an area."""
     form = UserForm()
-    form.area.choices = area_choices()
+    form.area.choices = area_choices(current_user)
     if form.validate_on_submit():
         if not form.password.data:
             form.password.errors = [_l("Enter a password.")]
@@ -49,7 +49,7 @@ def edit_user(user_id: int):
     """Change role, area, status or password; any such change ends the user's sessions."""
     user = db.session.get(User, user_id) or abort(404)
     form = UserForm(obj=user)
-    form.area.choices = area_choices()
+    form.area.choices = area_choices(current_user)
     del form.username  # usernames stay as created
     if not form.is_submitted():
         form.area.data = area_value(user)

@@ -2,7 +2,6 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
@@ -11,18 +10,12 @@ from carevisits import labels
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, Street
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
+from carevisits.services.scope import area_options
 
 
-def area_choices() -> list[SelectChoice]:
+def area_choices(admin) -> list[SelectChoice]:
     """Every street, community and grid as one indented list: s:1, c:2, g:3."""
-    choices = {"": "—"}
-    for street in db.session.scalars(select(Street).order_by(Street.name)):
-        choices[f"s:{street.id}"] = street.name
-        for community in street.communities:
-            choices[f"c:{community.id}"] = f"　{community.name}"
-            for grid in community.grids:
-                choices[f"g:{grid.id}"] = f"　　{community.name} · {grid.name}"
-    return labels.as_choices(choices)
+    return labels.as_choices({"": "—", **area_options(admin)})
 
 
 def parse_area(value: str) -> Scope:

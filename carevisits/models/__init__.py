@@ -3,6 +3,7 @@
 from carevisits.models.area import Community, Grid, Street
 from carevisits.models.audit import AuditEvent
 from carevisits.models.household import CareLevel, DoorCode, Elder, Household, LivingSituation
+from carevisits.models.printjob import JobStatus, PrintJob, PrintJobHousehold
 from carevisits.models.user import STAFF_ROLES, Role, User
 from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
 
@@ -16,9 +17,12 @@ __all__ = [
     "Elder",
     "Grid",
     "Household",
+    "JobStatus",
     "LivingSituation",
     "Mood",
     "Outcome",
+    "PrintJob",
+    "PrintJobHousehold",
     "Role",
     "Street",
     "User",

@@ -33,6 +33,11 @@ class LivingSituation(enum.StrEnum):
     OTHER = "other"
 
 
+def format_address(address: str, building: str, unit: str, room: str) -> str:
+    """An address the way it is written in China: 芙蓉街37号院2号楼3单元302室."""
+    return f"{address}{building}号楼{f'{unit}单元' if unit else ''}{room}室"
+
+
 class Household(db.Model):
     """One address 户 in a grid; its short number is printed on the card for typing in."""
 
@@ -51,11 +56,7 @@ class Household(db.Model):
     @property
     def full_address(self) -> str:
         """Address as written on an envelope: road, building, unit, room."""
-        parts = [self.address, f"{self.building}号楼"]
-        if self.unit:
-            parts.append(f"{self.unit}单元")
-        parts.append(f"{self.room}室")
-        return "".join(parts)
+        return format_address(self.address, self.building, self.unit, self.room)
 
 
 class Elder(db.Model):

@@ -3,7 +3,7 @@
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from carevisits.extensions import db
-from carevisits.models import Community, Elder, Grid, Household, Role, User
+from carevisits.models import Community, Elder, Grid, Household, Role, Street, User
 
 
 def household_scope(user: User) -> ColumnElement[bool]:
@@ -48,3 +48,42 @@ def can_see_household(user: User, household: Household) -> bool:
     query = select(Household.id).where(Household.id == household.id, household_scope(user))
     return db.session.scalar(query) is not None
 
+
+
+def area_options(user: User) -> dict[str, str]:
+    """The streets, communities and grids a user covers, as ``s:1``/``c:2``/``g:3`` → label."""
+    options: dict[str, str] = {}
+    streets = select(Street).order_by(Street.name)
+    if user.role == Role.COORDINATOR and user.community_id:
+        communities = [user.community]
+    elif user.role == Role.ADMIN or (user.role == Role.COORDINATOR and user.street_id):
+        if user.role == Role.COORDINATOR:
+            streets = streets.where(Street.id == user.street_id)
+        communities = []
+        for street in db.session.scalars(streets):
+            options[f"s:{street.id}"] = street.name
+            communities.extend(street.communities)
+    elif user.role == Role.GRID_WORKER and user.grid:
+        return {f"g:{user.grid.id}": user.grid.label}
+    else:
+        return {}
+    for community in communities:
+        options[f"c:{community.id}"] = f"　{community.name}"
+        for grid in community.grids:
+            options[f"g:{grid.id}"] = f"　　{community.name} · {grid.name}"
+    return options
+
+
+def area_households(user: User, area: str) -> Select | None:
+    """SELECT of the households of an area option (``s:1``…) within the user's scope."""
+    kind, _, ident = area.partition(":")
+    if area not in area_options(user) or not ident.isdigit():
+        return None
+    grids = select(Grid.id)
+    if kind == "s":
+        grids = grids.join(Community).where(Community.street_id == int(ident))
+    elif kind == "c":
+        grids = grids.where(Grid.community_id == int(ident))
+    else:
+        grids = grids.where(Grid.id == int(ident))
+    return scoped_households(user).where(Household.grid_id.in_(grids))

@@ -1,0 +1,197 @@
+"""Print jobs for door cards: choose households, rotate codes if asked, render, keep the PDF."""
+
+import io
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, exists, insert, select, update
+
+from carevisits.database import write_transaction
+from carevisits.extensions import db
+from carevisits.models import (
+    Community,
+    DoorCode,
+    Grid,
+    Household,
+    JobStatus,
+    PrintJob,
+    PrintJobHousehold,
+    User,
+)
+from carevisits.models.base import utcnow
+from carevisits.models.household import format_address
+from carevisits.services import audit, cards
+from carevisits.services.doorcodes import TOKEN_BYTES, door_url
+from carevisits.services.fonts import FontUnavailable
+from carevisits.services.scope import household_scope
+
+PROGRESS_EVERY = 100  # cards between progress updates
+STALLED_AFTER = timedelta(minutes=5)
+
+
+class PrintError(ValueError):
+    """A print request that cannot go ahead; the message says why, for the coordinator."""
+
+
+def print_order(query: Select) -> Select:
+    """Households in the order cards are posted: community, grid, building, unit, room."""
+    return (query.join(Grid, Household.grid_id == Grid.id)
+            .join(Community, Grid.community_id == Community.id)
+            .order_by(Community.name, Grid.name, Household.address, Household.building,
+                      Household.unit, Household.room, Household.id))
+
+
+def visible_jobs(user: User) -> Select:
+    """Jobs the user may see: every household in them is in the user's scope."""
+    outside = (select(PrintJobHousehold.job_id)
+               .join(Household, PrintJobHousehold.household_id == Household.id)
+               .where(PrintJobHousehold.job_id == PrintJob.id, ~household_scope(user)))
+    return select(PrintJob).where(~exists(outside)).order_by(PrintJob.id.desc())
+
+
+def _cards_query(job: PrintJob) -> Select:
+    return (select(Household.number, Household.address, Household.building, Household.unit,
+                   Household.room, Community.hotline, DoorCode.token)
+            .join(PrintJobHousehold, PrintJobHousehold.household_id == Household.id)
+            .join(Grid, Household.grid_id == Grid.id)
+            .join(Community, Grid.community_id == Community.id)
+            .outerjoin(DoorCode, (DoorCode.household_id == Household.id)
+                       & DoorCode.revoked_at.is_(None))
+            .where(PrintJobHousehold.job_id == job.id)
+            .order_by(PrintJobHousehold.position))
+
+
+def _card(row, base_url: str) -> cards.Card:
+    address = format_address(row.address, row.building, row.unit, row.room)
+    return cards.Card(url=door_url(base_url, row.token or ""), number=row.number,
+                      hotline=row.hotline, address=address)
+
+
+def create_job(*, actor: User | None, households: list[Household], layout: str, rotate: bool,
+               scope_label: str) -> PrintJob:
+    """Check the request (layout, font, every character) and queue a job; nothing rotates yet."""
+    try:
+        cards.get_layout(layout)
+        font = cards.card_font()
+    except cards.LayoutUnknown:
+        raise PrintError(_l("Unknown layout.")) from None
+    except FontUnavailable as err:
+        raise PrintError(str(err)) from None
+    if not households:
+        raise PrintError(_l("No households chosen."))
+    hotlines = {g.id: g.community.hotline for g in {h.grid for h in households}}
+    problems = cards.unprintable(
+        (cards.Card("", h.number, hotlines[h.grid_id], h.full_address) for h in households),
+        font)
+    if problems:
+        detail = "; ".join(f"{n}: {''.join(sorted(chars))}" for n, chars in problems.items())
+        raise PrintError(_l("The font cannot print these characters (household no.: "
+                            "characters): %(detail)s. Correct the addresses first.",
+                            detail=detail))
+    job = PrintJob(created_by_id=actor.id if actor else None, layout=layout, rotate=rotate,
+                   scope_label=scope_label[:200], total=len(households))
+    db.session.add(job)
+    db.session.flush()
+    db.session.execute(insert(PrintJobHousehold), [
+        {"job_id": job.id, "household_id": h.id, "position": i}
+        for i, h in enumerate(households)])
+    audit.record(actor, "print.create", "print_job", job.id, layout=layout, rotate=rotate,
+                 households=len(households))
+    return job
+
+
+def rotate_codes(job: PrintJob) -> None:
+    """Revoke the job's households' live codes and issue new ones, all in one transaction."""
+    now = utcnow()
+    ids = select(PrintJobHousehold.household_id).where(PrintJobHousehold.job_id == job.id)
+    db.session.execute(update(DoorCode).where(DoorCode.household_id.in_(ids),
+                                              DoorCode.revoked_at.is_(None))
+                       .values(revoked_at=now).execution_options(synchronize_session=False))
+    db.session.execute(insert(DoorCode), [
+        {"household_id": hid, "token": secrets.token_urlsafe(TOKEN_BYTES), "created_at": now}
+        for hid in db.session.scalars(ids)])
+    job.codes_rotated_at = now
+    audit.record(job.created_by, "doorcode.rotate", "print_job", job.id, households=job.total)
+
+
+def run_job(job_id: int, base_url: str, progress: Callable[[int], None] | None = None) -> bytes:
+    """Rotate (once) if asked, render the PDF, keep it on the job. Commits as it goes."""
+    with write_transaction():
+        job = db.session.get(PrintJob, job_id)
+        job.status, job.done, job.error = JobStatus.RUNNING, 0, ""
+        if job.rotate and job.codes_rotated_at is None:
+            rotate_codes(job)
+        db.session.commit()
+    try:
+        todo = [_card(row, base_url) for row in db.session.execute(_cards_query(job))]
+        db.session.commit()  # end the read: rendering holds no transaction open
+        buf = io.BytesIO()
+
+        def step(n: int) -> None:
+            if progress is not None:
+                progress(n)
+            if n % PROGRESS_EVERY == 0:
+                _save_progress(job_id, n)
+
+        cards.render(todo, cards.get_layout(job.layout), buf, step)
+        pdf = buf.getvalue()
+    except Exception as err:
+        db.session.rollback()
+        with write_transaction():
+            failed = db.session.get(PrintJob, job_id)
+            failed.status, failed.error = JobStatus.FAILED, str(err)[:500]
+            db.session.commit()
+        raise
+    with write_transaction():
+        job = db.session.get(PrintJob, job_id)
+        job.pdf, job.pdf_size, job.done = pdf, len(pdf), job.total
+        job.status, job.finished_at = JobStatus.DONE, utcnow()
+        db.session.commit()
+    return pdf
+
+
+def _save_progress(job_id: int, done: int) -> None:
+    with write_transaction():
+        db.session.execute(update(PrintJob).where(PrintJob.id == job_id)
+                           .values(done=done, updated_at=utcnow()))
+        db.session.commit()
+
+
+def start_job(app: Flask, job_id: int) -> threading.Thread:
+    """Render a committed job in a background thread, so no request waits for thousands."""
+    def work():
+        with app.app_context():
+            try:
+                run_job(job_id, app.config["BASE_URL"])
+            except Exception:  # recorded on the job as failed; nothing to raise to
+                app.logger.exception("print job %s failed", job_id)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name=f"print-job-{job_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def requeue(job: PrintJob) -> bool:
+    """Claim a failed or stalled job for another run; False if it is running or done."""
+    now = utcnow()
+    claimed = db.session.execute(
+        update(PrintJob)
+        .where(PrintJob.id == job.id,
+               (PrintJob.status == JobStatus.FAILED)
+               | (PrintJob.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])
+                  & (PrintJob.updated_at < now - STALLED_AFTER)))
+        .values(status=JobStatus.QUEUED, updated_at=now)
+        .execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
+def is_stalled(job: PrintJob) -> bool:
+    """A job that stopped reporting progress (its process died): it may be started again."""
+    return (job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+            and utcnow() - job.updated_at > STALLED_AFTER)
