@@ -6,7 +6,9 @@ on a free local port; the data comes from the ``world`` fixture in the same data
 
 import re
 
+import pypdfium2 as pdfium
 import pytest
+import zxingcpp
 from flask_babel import gettext
 from sqlalchemy import func, select
 
@@ -266,3 +268,43 @@ def test_pages_fit_a_phone_screen(world, live_server, phone):
     for summary in page.locator("details summary").all():
         summary.tap()
     no_horizontal_scroll(page)
+
+
+def test_coordinator_prints_a_grid_and_a_worker_scans_a_card(browser, live_server, phone,
+                                                             world, tmp_path):
+    office = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                 has_touch=True,  # sign_in() taps, as on a phone
+                                 accept_downloads=True)
+    office.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = office.new_page()
+        sign_in(page, live_server, world.community_coordinator)
+        page.goto(f"{live_server}/printing/")
+        page.select_option("#area", f"g:{world.grids[0].id}")
+        page.locator("label.choice-a4-8up").click()
+        page.locator("label.choice-reprint").click()
+        page.locator("button.primary[type=submit]").click()
+        download_link = page.locator("a[href$='/cards.pdf']")
+        download_link.wait_for()  # the job page refreshes itself until the PDF is ready
+        with page.expect_download() as info:
+            download_link.click()
+        path = tmp_path / "cards.pdf"
+        info.value.save_as(path)
+    finally:
+        office.close()
+
+    doc = pdfium.PdfDocument(path.read_bytes())
+    try:
+        image = doc[0].render(scale=150 / 72).to_pil()
+        urls = [r.text for r in zxingcpp.read_barcodes(image)]
+    finally:
+        doc.close()
+    assert urls == [f"https://cv.example.org/c/{world.h1.code.token}"]
+
+    door = urls[0].replace("https://cv.example.org", live_server)
+    phone.goto(door)
+    with phone.expect_navigation():
+        phone.locator("a.button").tap()  # the neutral page's sign-in button
+    sign_in(phone, live_server, world.worker)
+    assert phone.url == door
+    assert world.h1.elders[0].name in phone.content()
