@@ -5,6 +5,7 @@ import os
 from flask import Flask
 
 from carevisits.admin import bp as admin_bp
+from carevisits.alerts import bp as alerts_bp
 from carevisits.auth import bp as auth_bp
 from carevisits.cli import commands
 from carevisits.config import PROJECT_ROOT, load_config
@@ -41,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    for bp in (auth_bp, scan_bp, round_bp, elders_bp, printing_bp, admin_bp):
+    for bp in (auth_bp, scan_bp, round_bp, elders_bp, alerts_bp, printing_bp, admin_bp):
         app.register_blueprint(bp)
 
 

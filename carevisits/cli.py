@@ -1,5 +1,8 @@
 """`flask --app wsgi …` commands: thin wrappers over services."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -8,7 +11,8 @@ from sqlalchemy import select
 from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Grid, Household, Role, Street
-from carevisits.services import accounts, cards, demo, doorcodes, printjobs
+from carevisits.models.base import utcnow
+from carevisits.services import accounts, alerts, cards, demo, doorcodes, notify, printjobs
 
 
 @click.command("demo")
@@ -140,4 +144,38 @@ def _area_clause(street, community, grid_name, building):
     return Household.address + Household.building + "号楼" == building
 
 
-commands = [demo_command, codes, users, cards_group]
+alerts_group = AppGroup("alerts", help="Alerts and their notifications.")
+
+
+@alerts_group.command("scan")
+@click.option("--at", "at", help="Scan as of this time (ISO 8601), e.g. to check a schedule.")
+def alerts_scan(at: str | None):
+    """Open overdue alerts and send due notifications; safe to run from cron on many hosts."""
+    now = _parse_time(at)
+    with write_transaction():
+        new = alerts.scan_overdue(now)
+        db.session.commit()
+    sent, failed = notify.deliver_due(now if at else utcnow())
+    click.echo(f"{len(new)} new overdue alerts; {sent} notifications sent, {failed} failed.")
+
+
+@alerts_group.command("deliver")
+def alerts_deliver():
+    """Send (or retry) the notifications that are due."""
+    sent, failed = notify.deliver_due(utcnow())
+    click.echo(f"{sent} notifications sent, {failed} failed.")
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use ISO 8601, e.g. 2026-11-30T08:00",
+                                 param_hint="--at") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(
+        current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+
+
+commands = [demo_command, codes, users, cards_group, alerts_group]

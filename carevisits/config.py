@@ -44,5 +44,20 @@ def load_config(instance_path: str) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
         "PAGE_SIZE": 20,
+        # Readings that open an abnormal-observation alert.
+        "ALERT_THRESHOLDS": {
+            "systolic_high": int(env.get("ALERT_SYSTOLIC_HIGH", "160")),
+            "systolic_low": int(env.get("ALERT_SYSTOLIC_LOW", "90")),
+            "diastolic_high": int(env.get("ALERT_DIASTOLIC_HIGH", "100")),
+            "pulse_low": int(env.get("ALERT_PULSE_LOW", "50")),
+            "pulse_high": int(env.get("ALERT_PULSE_HIGH", "120")),
+        },
+        # Mail for alert notifications (communities choose their addresses).
+        "SMTP_HOST": env.get("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(env.get("SMTP_PORT", "25")),
+        "SMTP_FROM": env.get("SMTP_FROM", "carevisits@localhost"),
+        "SMTP_USER": env.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "0") == "1",
     }
     return config

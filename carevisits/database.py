@@ -23,7 +23,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @contextmanager
 def write_transaction() -> Iterator[None]:
-    """Mark the transactions begun inside as writers (for CLI commands and scripts)."""
+    """Mark the transactions begun inside as writers (for CLI commands and threads).
+
+    A read transaction still open from before would be reused and could not take the
+    lock: it is ended first (it must hold no unsaved changes).
+    """
+    session = db.session()  # the scoped session's current Session
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("write_transaction() entered with unsaved changes")
+        session.commit()
     token = _write_intent.set(True)
     try:
         yield

@@ -1,6 +1,8 @@
 """Languages: Simplified Chinese by default, English when the user picks it."""
 
-from flask import Flask, has_request_context, request
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 
 from carevisits import labels
@@ -18,6 +20,11 @@ def select_locale() -> str:
         return DEFAULT_LOCALE
     chosen = request.cookies.get(LANG_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def local_zone() -> ZoneInfo:
+    """The time zone dates are shown and entered in."""
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
 def register_i18n(app: Flask) -> None:

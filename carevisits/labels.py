@@ -3,7 +3,17 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from carevisits.models import CareLevel, JobStatus, LivingSituation, Mood, Outcome, Role
+from carevisits.models import (
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    CareLevel,
+    JobStatus,
+    LivingSituation,
+    Mood,
+    Outcome,
+    Role,
+)
 
 OUTCOMES = {
     Outcome.MET_WELL: _l("Met, all well"),
@@ -40,7 +50,32 @@ JOB_STATUSES = {
     JobStatus.FAILED: _l("Failed"),
 }
 
+ALERT_KINDS = {
+    AlertKind.OVERDUE: _l("Visit overdue"),
+    AlertKind.NO_ANSWER: _l("No answer at the door"),
+    AlertKind.ABNORMAL: _l("Abnormal readings"),
+    AlertKind.REQUEST_OVERDUE: _l("Request overdue"),
+}
+ALERT_LEVELS = {AlertLevel.WARNING: _l("Warning"), AlertLevel.URGENT: _l("Urgent")}
+ALERT_STATUSES = {
+    AlertStatus.OPEN: _l("Not taken on yet"),
+    AlertStatus.ACKNOWLEDGED: _l("Being handled"),
+    AlertStatus.RESOLVED: _l("Resolved"),
+}
+
+ALERT_ACTIONS = {
+    "opened": _l("Opened"),
+    "escalated": _l("Escalated to urgent"),
+    "acknowledged": _l("Taken on"),
+    "step": _l("Ladder step done"),
+    "resolved": _l("Resolved"),
+}
+
 JINJA_GLOBALS = {
+    "ALERT_ACTIONS": ALERT_ACTIONS,
+    "ALERT_KINDS": ALERT_KINDS,
+    "ALERT_LEVELS": ALERT_LEVELS,
+    "ALERT_STATUSES": ALERT_STATUSES,
     "JOB_STATUSES": JOB_STATUSES,
     "OUTCOMES": OUTCOMES,
     "MOODS": MOODS,

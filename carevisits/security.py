@@ -2,9 +2,11 @@
 
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
+from carevisits.services import notify
 
 # Health data and door tokens must not linger in browser caches or leak in Referer headers.
 SECURITY_HEADERS = {
@@ -27,6 +29,14 @@ def register_security(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.after_request(_security_headers)
+    app.context_processor(_alert_badge)
+
+
+def _alert_badge() -> dict:
+    """The count of unresolved alerts in the staff member's area, for the nav badge."""
+    if current_user.is_authenticated and current_user.is_staff:
+        return {"alert_count": notify.open_count(current_user)}
+    return {"alert_count": 0}
 
 
 @login_manager.user_loader

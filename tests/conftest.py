@@ -2,6 +2,7 @@
 areas, households and accounts, and helpers to sign in."""
 
 import os
+import threading
 from types import SimpleNamespace
 
 import flask_migrate
@@ -92,6 +93,13 @@ def _empty_tables():
     db.session.commit()
 
 
+def _join_background_threads():
+    """Let print jobs and notification senders of this test finish before the next one."""
+    for thread in threading.enumerate():
+        if thread.name == "notify" or thread.name.startswith("print-job"):
+            thread.join(timeout=30)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     """The app on a clean database, inside an app context."""
@@ -99,6 +107,7 @@ def app(database_url, tmp_path):
     limiter.reset()
     with app.app_context():
         yield app
+        _join_background_threads()
         db.session.remove()
         _empty_tables()
         db.session.remove()

@@ -6,6 +6,7 @@ from werkzeug.security import generate_password_hash
 
 from carevisits.extensions import db
 from carevisits.models import CareLevel, Community, Elder, Grid, Household, Role, Street, User
+from carevisits.services import schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
 PASSWORD = "test-password-1"
@@ -46,6 +47,7 @@ def household(grid_, *, elders=1, building="1", room=None, address="测试路1�
         h.elders.append(e)
         db.session.add(e)
     db.session.flush()
+    schedule.refresh(h.elders)
     h.code = issue_code(h)
     return h
 

@@ -8,8 +8,18 @@ from types import SimpleNamespace
 import pytest
 
 from carevisits.extensions import db
-from carevisits.models import Outcome, VisitMethod
-from carevisits.services import printjobs
+from carevisits.models import (
+    AlertKind,
+    AlertLevel,
+    ChannelKind,
+    DeliveryStatus,
+    JobStatus,
+    Notification,
+    NotificationChannel,
+    Outcome,
+    VisitMethod,
+)
+from carevisits.services import alerts, printjobs
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.conftest import login
 
@@ -81,6 +91,13 @@ def print_scoped(role, which, ok=200):
     return ok if role == "admin" or which == "own" else 404
 
 
+def street_policy(role, which):
+    """Only street coordinators and admins set a street's visit policy."""
+    if role == "community_coordinator":
+        return 404
+    return print_scoped(role, which, ok=422)  # an empty form is refused, in scope only
+
+
 ROUTES = {
     # endpoint: (method, url(w, household), expectation(role, own|other))
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
@@ -103,6 +120,30 @@ ROUTES = {
                           print_scoped),
     "printing.retry": ("POST", lambda w, h: f"/printing/jobs/{w.jobs[h.id]}/retry",
                        lambda role, which: print_scoped(role, which, ok="redirect")),
+    "alerts.board": ("GET", lambda w, h: "/alerts/", only(STAFF, "round")),
+    "alerts.detail": ("GET", lambda w, h: f"/alerts/{w.alerts[h.id]}", staff_scoped()),
+    "alerts.acknowledge": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/acknowledge",
+                           staff_scoped("redirect")),
+    "alerts.step": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/step",
+                    staff_scoped("redirect")),
+    "alerts.resolve": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/resolve",
+                       staff_scoped(422)),  # no note: refused, but only for those in scope
+    "alerts.settings": ("GET", lambda w, h: "/alerts/settings", only(COORDINATORS, 200)),
+    "alerts.save_policy": ("POST", lambda w, h: f"/alerts/settings/policy/{w.street_of[h.id]}",
+                           street_policy),
+    "alerts.add_channel": ("POST", lambda w, h: "/alerts/settings/channels",
+                           only(COORDINATORS, 422)),
+    "alerts.remove_channel": ("POST", lambda w, h: f"/alerts/settings/channels/"
+                              f"{w.channels[h.id]}/remove",
+                              lambda role, which: print_scoped(role, which, ok="redirect")),
+    "alerts.retry_notification": ("POST", lambda w, h: f"/alerts/notifications/"
+                                  f"{w.notifications[h.id]}/retry",
+                                  lambda role, which: print_scoped(role, which, ok="redirect")),
+    "elders.pause": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/pause", staff_scoped(422)),
+    "elders.resume": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/resume",
+                      staff_scoped("redirect")),
+    "elders.interval": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/interval",
+                        lambda role, which: print_scoped(role, which, ok="redirect")),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -118,8 +159,9 @@ def test_every_route_is_listed(app):
 
 @pytest.fixture
 def matrix_world(world):
-    """The world plus a visit to and a printed card job for every household."""
-    visits, jobs = {}, {}
+    """The world plus, for every household, a visit, a print job, an alert, a notification
+    channel of its community and a notification that failed."""
+    visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     for h in (world.h1, world.h2, world.h3, world.h4):
         visit, _ = record_visit(
             visitor=world.admin, household=h, method=VisitMethod.SCANNED, door_code=h.code,
@@ -129,10 +171,22 @@ def matrix_world(world):
         job = printjobs.create_job(actor=world.admin, households=[h], layout="a6-card",
                                    rotate=False, scope_label="matrix")
         jobs[h.id] = job.id
+        alert, *_ = [alerts.raise_alert(e, AlertKind.ABNORMAL, AlertLevel.WARNING, {})
+                     for e in h.elders]
+        channel = NotificationChannel(community_id=h.grid.community_id,
+                                      kind=ChannelKind.WEBHOOK, target="http://127.0.0.1:9/x")
+        db.session.add(channel)
+        db.session.flush()
+        note = Notification(alert_id=alert.id, channel=channel, text="x",
+                            status=DeliveryStatus.FAILED, attempts=5, last_error="refused")
+        db.session.add(note)
+        db.session.flush()
+        alert_ids[h.id], channels[h.id], notifications[h.id] = alert.id, channel.id, note.id
+        street_of[h.id] = h.grid.community.street_id
+        job.status, job.pdf = JobStatus.DONE, b"%PDF-1.4 access matrix"  # not drawn: faster
     db.session.commit()
-    for job_id in jobs.values():
-        printjobs.run_job(job_id, "https://cv.example.org")
-    return SimpleNamespace(**vars(world), visits=visits, jobs=jobs)
+    return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
+                           channels=channels, notifications=notifications, street_of=street_of)
 
 
 def check(response, expected, household, scope_elders):

@@ -53,7 +53,7 @@ def test_extraction_finds_python_and_template_messages(extracted):
     ids = {m.id if isinstance(m.id, str) else m.id[0] for m in extracted if m.id}
     assert "Choose what happened." in ids  # carevisits/scan/forms.py, via _l
     assert "Sign in" in ids  # templates/auth/login.html, via _()
-    assert "%(num)d day ago" in ids  # templates/_macros.html, via ngettext
+    assert "%(num)d day overdue" in ids  # templates/_macros.html, via ngettext
     assert len(ids) > 50
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from carevisits.extensions import db
 from carevisits.models import AuditEvent, Elder, Outcome, Role, User, VisitMethod
+from carevisits.services import schedule
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
 from tests.conftest import count, latest, login
@@ -13,9 +14,10 @@ from tests.conftest import count, latest, login
 
 def _seen(elder, days_ago):
     elder.last_contact_at = datetime.now(UTC) - timedelta(days=days_ago)
+    schedule.refresh([elder])
 
 
-def test_round_groups_by_building_longest_unseen_first(client, world):
+def test_round_shows_overdue_first_then_due_grouped_by_building(client, world):
     g1 = world.grids[0]
     a = factories.household(g1, building="5", room="501")
     b = factories.household(g1, building="5", room="502")
@@ -25,11 +27,13 @@ def test_round_groups_by_building_longest_unseen_first(client, world):
     db.session.commit()
     login(client, world.worker)
     body = client.get("/round/").get_data(as_text=True)
-    order = [body.index(e.name) for e in (b.elders[0], a.elders[0], world.h1.elders[1],
+    # a: seen 9 days ago, weekly → 2 days overdue; b: new on the list → due now;
+    # then h1's elders, seen 2 and 1 days ago, not due yet.
+    order = [body.index(e.name) for e in (a.elders[0], b.elders[0], world.h1.elders[1],
                                             world.h1.elders[0])]
     assert order == sorted(order)
     assert body.index("5号楼") < body.index("3号楼")
-    assert "从未见面" in body and "9天前" in body
+    assert "逾期2天" in body and "该探访了" in body and "2天前见过" in body
     assert world.h2.elders[0].name not in body  # the neighbouring grid is not on my round
 
 

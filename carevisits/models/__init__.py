@@ -1,13 +1,39 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 
+from carevisits.models.alert import (
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    CarePolicy,
+    ElderPause,
+)
 from carevisits.models.area import Community, Grid, Street
 from carevisits.models.audit import AuditEvent
 from carevisits.models.household import CareLevel, DoorCode, Elder, Household, LivingSituation
+from carevisits.models.notify import (
+    ChannelKind,
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+)
 from carevisits.models.printjob import JobStatus, PrintJob, PrintJobHousehold
 from carevisits.models.user import STAFF_ROLES, Role, User
 from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
 
 __all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertKind",
+    "AlertLevel",
+    "AlertStatus",
+    "CarePolicy",
+    "ChannelKind",
+    "DeliveryStatus",
+    "ElderPause",
+    "Notification",
+    "NotificationChannel",
     "MET_OUTCOMES",
     "STAFF_ROLES",
     "AuditEvent",

@@ -1,9 +1,9 @@
 """Households, the elders living in them, and the door codes on their doors."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
@@ -79,6 +79,12 @@ class Elder(db.Model):
     # The last visit that met the elder, kept with each check-in so that due lists
     # never have to read the visit history.
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The schedule, kept with every contact and policy change (services/schedule.py) so
+    # that due lists and alert scans are plain indexed comparisons.
+    visit_interval_days: Mapped[int | None]  # overrides the street's policy for this elder
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    paused_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="elders")
@@ -90,12 +96,18 @@ class Elder(db.Model):
         return (now - self.last_contact_at).days
 
     def unseen_state(self, now: datetime) -> str:
-        """How worrying the gap is for the care level: ok, warn (late) or late (very late)."""
-        days = self.days_unseen(now)
-        interval = self.care_level.interval_days
-        if days is None or days > 2 * interval:
+        """ok (not yet due), warn (due), late (overdue) or paused."""
+        if self.paused_until is not None and self.paused_until >= now.date():
+            return "paused"
+        if self.overdue_at is None or self.overdue_at <= now:
             return "late"
-        return "warn" if days > interval else "ok"
+        return "warn" if self.due_at is not None and self.due_at <= now else "ok"
+
+    def days_overdue(self, now: datetime) -> int:
+        """Whole days past the due date (0 if not overdue)."""
+        if self.due_at is None or self.due_at > now:
+            return 0
+        return (now - self.due_at).days
 
 
 class DoorCode(db.Model):

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import audit
+from carevisits.services import alerts, audit, schedule
 from carevisits.services.scope import can_see_household
 
 # Plausible readings for a home visit; anything outside is a typing mistake.
@@ -144,6 +145,8 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
     if met:
         _note_contact(met, visit.occurred_at)
+        schedule.refresh(met)
+    alerts.after_visit(visit, current_app.config.get("ALERT_THRESHOLDS"))
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True

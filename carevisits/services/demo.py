@@ -25,6 +25,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
+from carevisits.services import schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
 DEMO_PASSWORD = "carevisits-demo"
@@ -159,15 +160,17 @@ def _history(rng, grids, workers, households_by_grid) -> int:
         worker = workers[grid.id]
         for hh in households_by_grid[grid.id]:
             interval = min(e.care_level.interval_days for e in hh.elders)
-            lag = rng.choice([0, 0, 0, 0, 1, 2, 4])  # some doors are behind schedule
+            lag = rng.choice([0] * 8 + [1, 2, 4])  # some doors are behind schedule
             day = HISTORY_DAYS
-            while day > lag:
+            while day >= lag:
                 at = now - timedelta(days=day, hours=rng.randint(0, 6), minutes=rng.randint(0, 59))
                 db.session.add(_visit(rng, worker, hh, at))
                 count += 1
                 day -= interval
     db.session.flush()
     _set_last_contacts()
+    db.session.expire_all()
+    schedule.refresh(db.session.scalars(select(Elder)))
     return count
 
 

@@ -19,11 +19,12 @@ class Building:
 
 
 def round_for(user: User) -> list[Building]:
-    """The elders in the user's scope grouped by building, the longest unseen first."""
+    """The elders in the user's scope grouped by building: the most overdue first, then
+    those due soonest. One indexed query; it never reads the visit history."""
     query = (
         scoped_elders(user)
         .options(contains_eager(Elder.household))
-        .order_by(Elder.last_contact_at.asc().nulls_first(), Household.building, Household.room)
+        .order_by(Elder.due_at.asc().nulls_first(), Household.building, Household.room)
     )
     buildings: dict[tuple[str, str], Building] = {}
     for elder in db.session.scalars(query):

@@ -1,0 +1,205 @@
+"""The alert board: what needs acting on in my area, and its settings."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import case, select
+
+from carevisits import labels
+from carevisits.access import roles_required, staff_required
+from carevisits.alerts.forms import ChannelForm, NoteForm, PolicyForm, ResolveForm
+from carevisits.database import takes_write_lock
+from carevisits.extensions import db
+from carevisits.models import (
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    ChannelKind,
+    DeliveryStatus,
+    Grid,
+    Household,
+    Notification,
+    NotificationChannel,
+    Role,
+)
+from carevisits.models.base import utcnow
+from carevisits.services import alerts, audit, notify, schedule
+from carevisits.services.scope import area_options
+
+bp = Blueprint("alerts", __name__, url_prefix="/alerts")
+coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)
+STATUS_FILTERS = {"open": alerts.UNRESOLVED, "resolved": (AlertStatus.RESOLVED,)}
+
+
+@bp.get("/")
+@staff_required
+@takes_write_lock
+def board():
+    """Alerts in my area, the most urgent first, filtered by kind, level and community."""
+    alerts.scan_overdue(utcnow(), current_user)  # show now what the next cron scan would
+    db.session.commit()
+    args = request.args
+    query = alerts.visible_alerts(current_user).where(
+        Alert.status.in_(STATUS_FILTERS.get(args.get("status"), alerts.UNRESOLVED)))
+    if args.get("kind") in AlertKind.__members__.values():
+        query = query.where(Alert.kind == args["kind"])
+    if args.get("level") in AlertLevel.__members__.values():
+        query = query.where(Alert.level == args["level"])
+    communities = {k: v.strip() for k, v in area_options(current_user).items()
+                   if k.startswith("c:")}
+    if args.get("community") in communities:
+        query = query.where(Household.grid_id.in_(select(Grid.id).where(
+            Grid.community_id == int(args["community"][2:]))))
+    urgent_first = case((Alert.level == AlertLevel.URGENT, 0), else_=1)
+    query = query.order_by(None).order_by(urgent_first, Alert.opened_at)
+    page = db.paginate(query, per_page=50, error_out=False)
+    failed = (db.session.scalars(notify.failed_notifications(current_user).limit(20)).all()
+              if current_user.role != Role.GRID_WORKER else [])
+    return render_template("alerts/board.html", page=page, communities=communities,
+                           failed=failed, args=args, now=utcnow())
+
+
+def _alert_in_scope(alert_id: int) -> Alert:
+    alert = db.session.scalar(alerts.visible_alerts(current_user).where(Alert.id == alert_id))
+    return alert if alert is not None else abort(404)
+
+
+@bp.get("/<int:alert_id>")
+@staff_required
+def detail(alert_id: int):
+    """One alert: what, who, the ladder for a door nobody opens, and its history."""
+    alert = _alert_in_scope(alert_id)
+    return render_template("alerts/detail.html", alert=alert, ladder=alerts.LADDER,
+                           note_form=NoteForm(), resolve_form=ResolveForm())
+
+
+@bp.post("/<int:alert_id>/acknowledge")
+@staff_required
+def acknowledge(alert_id: int):
+    """I am on it."""
+    alerts.acknowledge(_alert_in_scope(alert_id), current_user)
+    db.session.commit()
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+@bp.post("/<int:alert_id>/step")
+@staff_required
+def step(alert_id: int):
+    """Tick off the next rung of the no-answer ladder."""
+    alert, form = _alert_in_scope(alert_id), NoteForm()
+    if form.validate_on_submit() and alert.status != AlertStatus.RESOLVED:
+        alerts.record_step(alert, current_user, form.note.data or "")
+        db.session.commit()
+    return redirect(url_for("alerts.detail", alert_id=alert_id))
+
+
+@bp.post("/<int:alert_id>/resolve")
+@staff_required
+def resolve(alert_id: int):
+    """Close the alert, saying how."""
+    alert, form = _alert_in_scope(alert_id), ResolveForm()
+    if not form.validate_on_submit():
+        return render_template("alerts/detail.html", alert=alert, ladder=alerts.LADDER,
+                               note_form=NoteForm(), resolve_form=form), 422
+    alerts.resolve(alert, actor=current_user, note=form.note.data.strip())
+    db.session.commit()
+    flash(_l("Alert resolved."), "info")
+    return redirect(url_for("alerts.board"))
+
+
+def _channel_form() -> ChannelForm:
+    form = ChannelForm()
+    form.community.choices = labels.as_choices(
+        {k: v.strip() for k, v in area_options(current_user).items() if k.startswith("c:")})
+    return form
+
+
+def _policy_form(street_id: int) -> PolicyForm:
+    form = PolicyForm()
+    if not form.is_submitted():
+        for level, (interval, grace) in schedule.street_policy(street_id).items():
+            form[f"{level.value}_interval"].data = interval
+            form[f"{level.value}_grace"].data = grace
+    return form
+
+
+def _settings_page(policy_forms=None, channel_form=None, status=200):
+    streets = {int(k[2:]): v for k, v in area_options(current_user).items()
+               if k.startswith("s:")}
+    policy_forms = policy_forms or {}
+    forms = {sid: policy_forms.get(sid) or _policy_form(sid) for sid in streets}
+    communities = [int(k[2:]) for k in area_options(current_user) if k.startswith("c:")]
+    channels = db.session.scalars(select(NotificationChannel).where(
+        NotificationChannel.community_id.in_(communities), NotificationChannel.active)
+        .order_by(NotificationChannel.community_id, NotificationChannel.id)).all()
+    return render_template("alerts/settings.html", streets=streets, policy_forms=forms,
+                           channels=channels, channel_form=channel_form or _channel_form(),
+                           can_edit_policy=bool(streets)), status
+
+
+@bp.get("/settings")
+@coordinator_required
+def settings():
+    """Visit policy per street, and where each community's alerts are sent."""
+    return _settings_page()
+
+
+@bp.post("/settings/policy/<int:street_id>")
+@coordinator_required
+def save_policy(street_id: int):
+    """Street coordinators set how often each care level is visited."""
+    if f"s:{street_id}" not in area_options(current_user):
+        abort(404)
+    form = _policy_form(street_id)
+    if not form.validate_on_submit():
+        return _settings_page(policy_forms={street_id: form}, status=422)
+    for level, (interval, grace) in form.values().items():
+        schedule.set_policy(street_id, level, interval, grace)
+    audit.record(current_user, "policy.update", "street", street_id)
+    db.session.commit()
+    flash(_l("Visit policy saved; every elder's schedule was updated."), "info")
+    return redirect(url_for("alerts.settings"))
+
+
+@bp.post("/settings/channels")
+@coordinator_required
+def add_channel():
+    """Send a community's alerts to a group robot or a mailbox."""
+    form = _channel_form()
+    if not form.validate_on_submit():
+        return _settings_page(channel_form=form, status=422)
+    channel = NotificationChannel(community_id=int(form.community.data[2:]),
+                                  kind=ChannelKind(form.kind.data), target=form.target.data)
+    db.session.add(channel)
+    audit.record(current_user, "channel.create", "community", channel.community_id)
+    db.session.commit()
+    flash(_l("Channel added."), "info")
+    return redirect(url_for("alerts.settings"))
+
+
+@bp.post("/settings/channels/<int:channel_id>/remove")
+@coordinator_required
+def remove_channel(channel_id: int):
+    """Stop sending to a channel."""
+    channel = db.session.get(NotificationChannel, channel_id)
+    if channel is None or f"c:{channel.community_id}" not in area_options(current_user):
+        abort(404)
+    channel.active = False
+    audit.record(current_user, "channel.remove", "community", channel.community_id)
+    db.session.commit()
+    return redirect(url_for("alerts.settings"))
+
+
+@bp.post("/notifications/<int:notification_id>/retry")
+@coordinator_required
+def retry_notification(notification_id: int):
+    """Send a failed message again now."""
+    note = db.session.scalar(notify.failed_notifications(current_user)
+                             .where(Notification.id == notification_id))
+    if note is None:
+        abort(404)
+    note.status, note.next_attempt_at = DeliveryStatus.PENDING, utcnow()
+    db.session.info[notify.PENDING_FLAG] = True
+    db.session.commit()
+    return redirect(url_for("alerts.board"))

@@ -1,0 +1,66 @@
+"""Forms of the alert board and its settings."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import URL, Email, InputRequired, Length, NumberRange
+
+from carevisits import labels
+from carevisits.models import CareLevel, ChannelKind
+
+NOTE_MAX = 1000
+
+
+class NoteForm(FlaskForm):
+    """A ladder step or anything else worth writing down."""
+
+    note = TextAreaField(_l("What happened"), validators=[
+        Length(max=NOTE_MAX, message=_l("At most %(max)d characters."))])
+
+
+class ResolveForm(FlaskForm):
+    """Closing an alert needs a word on how."""
+
+    note = TextAreaField(_l("How was it resolved?"), validators=[
+        InputRequired(_l("Say how the alert was resolved.")),
+        Length(max=NOTE_MAX, message=_l("At most %(max)d characters."))])
+
+
+def _days():
+    return IntegerField(validators=[InputRequired(_l("Enter a number of days.")),
+                                    NumberRange(1, 60, _l("Between %(min)d and %(max)d."))])
+
+
+def _hours():
+    return IntegerField(validators=[InputRequired(_l("Enter a number of hours.")),
+                                    NumberRange(0, 168, _l("Between %(min)d and %(max)d."))])
+
+
+class PolicyForm(FlaskForm):
+    """Visit interval (days) and grace (hours) for each care level of one street."""
+
+    key_interval, key_grace = _days(), _hours()
+    focus_interval, focus_grace = _days(), _hours()
+    general_interval, general_grace = _days(), _hours()
+
+    def values(self) -> dict[CareLevel, tuple[int, int]]:
+        return {level: (self[f"{level.value}_interval"].data, self[f"{level.value}_grace"].data)
+                for level in CareLevel}
+
+
+class ChannelForm(FlaskForm):
+    """Where a community's alerts are sent."""
+
+    community = SelectField(_l("Community"), validators=[InputRequired()])
+    kind = SelectField(_l("Channel"), choices=labels.as_choices({
+        ChannelKind.WEBHOOK: _l("Group robot webhook (WeCom / DingTalk)"),
+        ChannelKind.EMAIL: _l("Email")}))
+    target = StringField(_l("Webhook address or email"), validators=[
+        InputRequired(_l("Enter an address.")), Length(max=500)])
+
+    def validate_target(self, field):
+        """A webhook needs an http(s) URL, an email channel an email address."""
+        check = (URL(require_tld=False, message=_l("Enter a full http:// or https:// address."))
+                 if self.kind.data == ChannelKind.WEBHOOK else
+                 Email(message=_l("Enter a valid email address.")))
+        check(self, field)

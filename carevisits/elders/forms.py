@@ -1,0 +1,22 @@
+"""Forms on the elder page: pauses and the elder's own visit interval."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+
+class PauseForm(FlaskForm):
+    """Why visits stop, and until when."""
+
+    reason = StringField(_l("Why (e.g. in hospital, staying with children)"), validators=[
+        InputRequired(_l("Say why visits are paused.")), Length(max=200)])
+    until = DateField(_l("Expected back on"), validators=[
+        InputRequired(_l("Enter the expected date of return."))])
+
+
+class IntervalForm(FlaskForm):
+    """Days between visits for this elder; empty to follow the care level."""
+
+    days = IntegerField(_l("Visit every … days"), validators=[
+        Optional(), NumberRange(1, 60, _l("Between %(min)d and %(max)d."))])

@@ -1,0 +1,203 @@
+"""Telling people about alerts: in-app counts, and an outbox of webhook and email messages.
+
+Messages are written in the alert's transaction and sent after it commits, from a
+background thread, with retries: a dead receiver never delays or breaks a check-in.
+"""
+
+import json
+import smtplib
+import threading
+import urllib.request
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from flask import Flask, current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from carevisits.database import write_transaction
+from carevisits.extensions import db
+from carevisits.labels import ALERT_KINDS, ALERT_LEVELS
+from carevisits.models import (
+    Alert,
+    AlertStatus,
+    ChannelKind,
+    Community,
+    DeliveryStatus,
+    Elder,
+    Grid,
+    Household,
+    Notification,
+    NotificationChannel,
+    User,
+)
+from carevisits.models.base import utcnow
+from carevisits.services.scope import household_scope
+
+RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
+               timedelta(hours=1)]  # then give up: the failure shows on the alert board
+LEASE = timedelta(minutes=2)  # a sender claims a message for this long
+TIMEOUT_SECONDS = 10
+PENDING_FLAG = "notifications_pending"
+
+
+def open_count(user: User) -> int:
+    """The badge: unresolved alerts on elders in the user's scope."""
+    return db.session.scalar(
+        select(func.count()).select_from(Alert).join(Elder).join(Household)
+        .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))) or 0
+
+
+def message_text(alert: Alert) -> str:
+    """The words sent to a group robot or mailbox: what, who, where, and the link."""
+    elder, household = alert.elder, alert.elder.household
+    with force_locale("zh_Hans_CN"):
+        return _("[Care visits] %(level)s · %(kind)s: %(name)s, %(address)s. Details: %(url)s",
+                 level=ALERT_LEVELS[alert.level], kind=ALERT_KINDS[alert.kind],
+                 name=elder.name, address=household.full_address,
+                 url=f"{current_app.config['BASE_URL']}/alerts/{alert.id}")
+
+
+def enqueue(alerts: list[Alert]) -> int:
+    """Write one message per active channel of each alert's community (same transaction)."""
+    count = 0
+    for alert in alerts:
+        community_id = db.session.scalar(
+            select(Grid.community_id).join(Household).where(
+                Household.id == alert.elder.household_id))
+        channels = db.session.scalars(select(NotificationChannel).where(
+            NotificationChannel.community_id == community_id, NotificationChannel.active))
+        text = None
+        for channel in channels:
+            text = text or message_text(alert)
+            db.session.add(Notification(alert_id=alert.id, channel=channel, text=text))
+            count += 1
+    if count:
+        db.session.info[PENDING_FLAG] = True
+    return count
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    """Once messages are committed, send them without holding up the request."""
+    if session.info.pop(PENDING_FLAG, False) and has_app_context():
+        deliver_in_background(current_app._get_current_object())
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(PENDING_FLAG, None)
+
+
+def deliver_in_background(app: Flask) -> threading.Thread:
+    """Send what is due from a daemon thread with its own session."""
+    def work():
+        with app.app_context():
+            try:
+                deliver_due(utcnow())
+            except Exception:  # a failed send is recorded on the message; log the rest
+                app.logger.exception("notification delivery failed")
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=work, name="notify", daemon=True)
+    thread.start()
+    return thread
+
+
+def deliver_due(now: datetime, limit: int = 100) -> tuple[int, int]:
+    """Send the messages that are due; returns (sent, failed attempts). Safe to run on
+    several hosts at once: each message is claimed with a lease before it is sent."""
+    with write_transaction():
+        due = list(db.session.scalars(
+            select(Notification.id).where(Notification.status == DeliveryStatus.PENDING,
+                                          Notification.next_attempt_at <= now)
+            .order_by(Notification.id).limit(limit)))
+        claimed = []
+        for nid in due:
+            result = db.session.execute(
+                update(Notification).where(Notification.id == nid,
+                                           Notification.status == DeliveryStatus.PENDING,
+                                           Notification.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE))
+            if result.rowcount:
+                claimed.append(nid)
+        db.session.commit()
+    sent = failed = 0
+    for nid in claimed:
+        note = db.session.get(Notification, nid)
+        try:
+            _send(note.channel, note.text)
+        except Exception as err:  # noqa: BLE001 - any failure is recorded and retried
+            failed += 1
+            _record(nid, error=f"{type(err).__name__}: {err}"[:500], now=now)
+        else:
+            sent += 1
+            _record(nid, error=None, now=now)
+    return sent, failed
+
+
+def _record(nid: int, error: str | None, now: datetime) -> None:
+    with write_transaction():
+        note = db.session.get(Notification, nid)
+        note.attempts += 1
+        if error is None:
+            note.status, note.sent_at, note.last_error = DeliveryStatus.SENT, utcnow(), ""
+        else:
+            note.last_error = error
+            if note.attempts > len(RETRY_AFTER):
+                note.status = DeliveryStatus.FAILED
+            else:
+                note.next_attempt_at = now + RETRY_AFTER[note.attempts - 1]
+        db.session.commit()
+
+
+def _send(channel: NotificationChannel, text: str) -> None:
+    if channel.kind == ChannelKind.WEBHOOK:
+        post_webhook(channel.target, text)
+    else:
+        send_email(channel.target, text)
+
+
+def post_webhook(url: str, text: str) -> None:
+    """POST a text message in the format of 企业微信 and 钉钉 group robots."""
+    body = json.dumps({"msgtype": "text", "text": {"content": text}},
+                      ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        reply = response.read()
+    try:
+        errcode = json.loads(reply or b"{}").get("errcode", 0)
+    except (ValueError, AttributeError):
+        errcode = 0  # a receiver that does not answer JSON: the 2xx status is enough
+    if errcode:
+        raise RuntimeError(f"robot answered errcode {errcode}")
+
+
+def send_email(address: str, text: str) -> None:
+    """Send the alert by SMTP (CAREVISITS_SMTP_* settings)."""
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = text.split("。")[0][:80]
+    message["From"] = config["SMTP_FROM"]
+    message["To"] = address
+    message.set_content(text)
+    with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"],
+                      timeout=TIMEOUT_SECONDS) as smtp:
+        if config["SMTP_STARTTLS"]:
+            smtp.starttls()
+        if config["SMTP_USER"]:
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+        smtp.send_message(message)
+
+
+def failed_notifications(user: User):
+    """SELECT of messages that gave up or are still failing, for elders in the user's scope."""
+    return (select(Notification).join(Alert).join(Elder).join(Household)
+            .join(Grid, Household.grid_id == Grid.id).join(Community)
+            .where(Notification.last_error != "", Notification.status != DeliveryStatus.SENT,
+                   household_scope(user))
+            .order_by(Notification.id.desc()))
