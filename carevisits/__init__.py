@@ -9,11 +9,13 @@ from carevisits.alerts import bp as alerts_bp
 from carevisits.auth import bp as auth_bp
 from carevisits.cli import commands
 from carevisits.config import PROJECT_ROOT, load_config
+from carevisits.coordinator import bp as coordinator_bp
 from carevisits.database import register_database
 from carevisits.elders import bp as elders_bp
 from carevisits.errors import register_error_handlers
 from carevisits.i18n import register_i18n
 from carevisits.printing import bp as printing_bp
+from carevisits.requests import bp as requests_bp
 from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
 from carevisits.security import register_security
@@ -42,7 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
-    for bp in (auth_bp, scan_bp, round_bp, elders_bp, alerts_bp, printing_bp, admin_bp):
+    for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
+               printing_bp, admin_bp):
         app.register_blueprint(bp)
 
 

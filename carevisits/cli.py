@@ -12,7 +12,16 @@ from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Grid, Household, Role, Street
 from carevisits.models.base import utcnow
-from carevisits.services import accounts, alerts, cards, demo, doorcodes, notify, printjobs
+from carevisits.services import (
+    accounts,
+    alerts,
+    cards,
+    demo,
+    doorcodes,
+    notify,
+    printjobs,
+    requests,
+)
 
 
 @click.command("demo")
@@ -153,10 +162,12 @@ def alerts_scan(at: str | None):
     """Open overdue alerts and send due notifications; safe to run from cron on many hosts."""
     now = _parse_time(at)
     with write_transaction():
-        new = alerts.scan_overdue(now)
+        overdue = alerts.scan_overdue(now)
+        late_requests = requests.scan_overdue_requests(now)
         db.session.commit()
     sent, failed = notify.deliver_due(now if at else utcnow())
-    click.echo(f"{len(new)} new overdue alerts; {sent} notifications sent, {failed} failed.")
+    click.echo(f"{len(overdue)} new overdue alerts, {len(late_requests)} new request-overdue "
+               f"alerts; {sent} notifications sent, {failed} failed.")
 
 
 @alerts_group.command("deliver")

@@ -1,5 +1,6 @@
 """Languages: Simplified Chinese by default, English when the user picks it."""
 
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request
@@ -25,6 +26,11 @@ def select_locale() -> str:
 def local_zone() -> ZoneInfo:
     """The time zone dates are shown and entered in."""
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date of a moment where the users live."""
+    return moment.astimezone(local_zone()).date()
 
 
 def register_i18n(app: Flask) -> None:

@@ -8,11 +8,15 @@ from carevisits.models import (
     AlertLevel,
     AlertStatus,
     CareLevel,
+    Frequency,
     JobStatus,
     LivingSituation,
     Mood,
     Outcome,
+    RequestClass,
+    RequestStatus,
     Role,
+    ServicePlace,
 )
 
 OUTCOMES = {
@@ -71,7 +75,31 @@ ALERT_ACTIONS = {
     "resolved": _l("Resolved"),
 }
 
+FREQUENCIES = {
+    Frequency.EVERY_VISIT: _l("every visit"),
+    Frequency.WEEKLY: _l("weekly"),
+    Frequency.MONTHLY: _l("monthly"),
+    Frequency.ON_REQUEST: _l("on request"),
+}
+REQUEST_CLASSES = {
+    RequestClass.SMALL: _l("Small: 1 day"),
+    RequestClass.BIGGER: _l("Bigger: 2 days"),
+    RequestClass.HARD: _l("Hard: 3 days"),
+}
+REQUEST_STATUSES = {
+    RequestStatus.OPEN: _l("New"),
+    RequestStatus.IN_PROGRESS: _l("In progress"),
+    RequestStatus.RESOLVED: _l("Resolved"),
+    RequestStatus.CLOSED: _l("Closed"),
+    RequestStatus.CANCELLED: _l("Cancelled"),
+}
+PLACES = {ServicePlace.DOOR: _l("at the door"), ServicePlace.CENTRE: _l("at a service centre")}
+
 JINJA_GLOBALS = {
+    "FREQUENCIES": FREQUENCIES,
+    "REQUEST_CLASSES": REQUEST_CLASSES,
+    "REQUEST_STATUSES": REQUEST_STATUSES,
+    "PLACES": PLACES,
     "ALERT_ACTIONS": ALERT_ACTIONS,
     "ALERT_KINDS": ALERT_KINDS,
     "ALERT_LEVELS": ALERT_LEVELS,

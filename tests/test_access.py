@@ -3,9 +3,11 @@
 A route added to the app without a row here fails ``test_every_route_is_listed``.
 """
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
+from sqlalchemy import select
 
 from carevisits.extensions import db
 from carevisits.models import (
@@ -13,13 +15,17 @@ from carevisits.models import (
     AlertLevel,
     ChannelKind,
     DeliveryStatus,
+    Frequency,
     JobStatus,
     Notification,
     NotificationChannel,
     Outcome,
+    RequestClass,
+    RequestSource,
+    ServiceItem,
     VisitMethod,
 )
-from carevisits.services import alerts, printjobs
+from carevisits.services import alerts, menus, printjobs, requests
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.conftest import login
 
@@ -91,6 +97,13 @@ def print_scoped(role, which, ok=200):
     return ok if role == "admin" or which == "own" else 404
 
 
+def export_scoped(role, which):
+    """Exports are for coordinators; the rows are only their area's (checked by name)."""
+    if role == "anonymous":
+        return "login"
+    return "round" if role in COORDINATORS else 403
+
+
 def street_policy(role, which):
     """Only street coordinators and admins set a street's visit policy."""
     if role == "community_coordinator":
@@ -144,6 +157,21 @@ ROUTES = {
                       staff_scoped("redirect")),
     "elders.interval": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/interval",
                         lambda role, which: print_scoped(role, which, ok="redirect")),
+    "requests.index": ("GET", lambda w, h: "/requests/", only(STAFF, "round")),
+    "requests.detail": ("GET", lambda w, h: f"/requests/{w.requests[h.id]}", staff_scoped()),
+    "requests.raise_for_elder": ("POST", lambda w, h: f"/requests/elders/{h.elders[0].id}",
+                                 staff_scoped("redirect")),
+    "elders.add_service": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/menu",
+                           staff_scoped(422)),
+    "elders.end_service": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/menu/"
+                           f"{w.menu[h.id]}/end", staff_scoped("redirect")),
+    "coordinator.services": ("GET", lambda w, h: "/coordinator/services",
+                             only(COORDINATORS, 200)),
+    "coordinator.retire": ("POST", lambda w, h: f"/coordinator/services/{w.spare_item}/retire",
+                           only(COORDINATORS, "redirect")),
+    "coordinator.summary": ("GET", lambda w, h: "/coordinator/summary", only(COORDINATORS, 200)),
+    "coordinator.export": ("GET", lambda w, h: "/coordinator/exports/requests.csv",
+                           export_scoped),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -162,6 +190,9 @@ def matrix_world(world):
     """The world plus, for every household, a visit, a print job, an alert, a notification
     channel of its community and a notification that failed."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
+    request_ids, menu = {}, {}
+    menus.seed_catalogue()
+    item = db.session.scalar(select(ServiceItem).where(ServiceItem.name == "量血压"))
     for h in (world.h1, world.h2, world.h3, world.h4):
         visit, _ = record_visit(
             visitor=world.admin, household=h, method=VisitMethod.SCANNED, door_code=h.code,
@@ -184,9 +215,20 @@ def matrix_world(world):
         alert_ids[h.id], channels[h.id], notifications[h.id] = alert.id, channel.id, note.id
         street_of[h.id] = h.grid.community.street_id
         job.status, job.pdf = JobStatus.DONE, b"%PDF-1.4 access matrix"  # not drawn: faster
+        req, *_ = [requests.raise_request(e, kind="其他", description=f"{e.name}的诉求",
+                                          request_class=RequestClass.SMALL,
+                                          source=RequestSource.PHONE, actor=world.admin)
+                   for e in h.elders]
+        db.session.flush()
+        request_ids[h.id] = req.id
+        entry = menus.add_to_menu(h.elders[0], item=item, frequency=Frequency.WEEKLY, notes="",
+                                  starts_on=date(2026, 1, 1), ends_on=None, actor=world.admin)
+        db.session.flush()
+        menu[h.id] = entry.id
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
-                           channels=channels, notifications=notifications, street_of=street_of)
+                           channels=channels, notifications=notifications, street_of=street_of,
+                           requests=request_ids, menu=menu, spare_item=item.id)
 
 
 def check(response, expected, household, scope_elders):

@@ -120,7 +120,7 @@ def test_worker_records_visit_with_readings_and_sees_it_in_history(app, world, l
     choose(page, first, "met_well")
     choose(page, second, "met_concern")
     fieldset = elder_fieldset(page, first)
-    fieldset.locator("details summary").tap()
+    fieldset.locator("details summary").first.tap()  # readings and notes
     systolic = fieldset.locator("input[name$='-systolic']")
     assert systolic.is_visible()
     systolic.tap()
@@ -140,7 +140,7 @@ def test_worker_records_visit_with_readings_and_sees_it_in_history(app, world, l
         page.locator("ul.records a", has_text=first.name).tap()
     assert page.url.endswith(f"/elders/{first.id}")
     assert page.locator("h1").inner_text().startswith(first.name)
-    latest = page.locator("ul.history li").first
+    latest = page.locator("ul.visits li").first
     assert "135/85" in latest.inner_text()
     assert world.worker.display_name in latest.inner_text()
 
@@ -212,7 +212,7 @@ def test_back_and_save_again_records_one_visit(world, live_server, phone):
     for elder in h1.elders:
         choose(page, elder, "met_well")
     fieldset = elder_fieldset(page, first)
-    fieldset.locator("details summary").tap()
+    fieldset.locator("details summary").first.tap()  # readings and notes
     fieldset.locator("input[name$='-systolic']").fill("135")
     fieldset.locator("input[name$='-diastolic']").fill("85")
     with page.expect_navigation():

@@ -24,7 +24,7 @@ from carevisits.models import (
     Role,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, notify, schedule
+from carevisits.services import alerts, audit, notify, requests, schedule
 from carevisits.services.scope import area_options
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -37,7 +37,9 @@ STATUS_FILTERS = {"open": alerts.UNRESOLVED, "resolved": (AlertStatus.RESOLVED,)
 @takes_write_lock
 def board():
     """Alerts in my area, the most urgent first, filtered by kind, level and community."""
-    alerts.scan_overdue(utcnow(), current_user)  # show now what the next cron scan would
+    now = utcnow()  # show now what the next cron scan would
+    alerts.scan_overdue(now, current_user)
+    requests.scan_overdue_requests(now, current_user)
     db.session.commit()
     args = request.args
     query = alerts.visible_alerts(current_user).where(

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, Email, InputRequired, Length, NumberRange
+from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange
 
 from carevisits import labels
 from carevisits.models import CareLevel, ChannelKind
@@ -21,8 +21,9 @@ class NoteForm(FlaskForm):
 class ResolveForm(FlaskForm):
     """Closing an alert needs a word on how."""
 
-    note = TextAreaField(_l("How was it resolved?"), validators=[
-        InputRequired(_l("Say how the alert was resolved.")),
+    note = TextAreaField(_l("How was it resolved?"), filters=[lambda v: (v or "").strip()],
+                         validators=[
+        DataRequired(_l("Say how the alert was resolved.")),
         Length(max=NOTE_MAX, message=_l("At most %(max)d characters."))])
 
 

@@ -5,14 +5,25 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from carevisits import labels
 from carevisits.access import roles_required, staff_required
 from carevisits.database import takes_write_lock
-from carevisits.elders.forms import IntervalForm, PauseForm
+from carevisits.elders.forms import IntervalForm, MenuForm, PauseForm
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
-from carevisits.models import Alert, Elder, Household, Role
+from carevisits.models import (
+    Alert,
+    Elder,
+    Frequency,
+    Household,
+    MenuEntry,
+    Role,
+    ServiceItem,
+    ServiceRequest,
+)
 from carevisits.models.base import utcnow
-from carevisits.services import audit, schedule
+from carevisits.requests import RaiseForm
+from carevisits.services import audit, menus, schedule
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import can_see_household, scoped_elders
 
@@ -48,14 +59,35 @@ def detail(elder_id: int):
     return _detail_page(elder, history)
 
 
-def _detail_page(elder, history=None, pause_form=None, interval_form=None, status=200):
+def _menu_form(form=None) -> MenuForm:
+    form = form or MenuForm()
+    form.item.choices = labels.as_choices({i.id: f"{i.name}（{i.category}）" for i in
+                                           db.session.scalars(select(ServiceItem).where(
+                                               ~ServiceItem.retired).order_by(ServiceItem.name))})
+    if form.starts_on.data is None:
+        form.starts_on.data = utcnow().astimezone(local_zone()).date()
+    return form
+
+
+def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_form=None,
+                 status=200):
     if history is None:
         history = db.paginate(elder_history(elder), per_page=current_app.config["PAGE_SIZE"],
                               error_out=False)
     alert_list = db.session.scalars(select(Alert).where(Alert.elder_id == elder.id)
                                     .order_by(Alert.opened_at.desc()).limit(20)).all()
+    now = utcnow()
+    menu = menus.current_menu(elder, now.astimezone(local_zone()).date())
+    last = menus.last_deliveries([elder.id])
+    menu_rows = [(e, last.get((elder.id, e.item_id)), menus.next_due(
+        e, last.get((elder.id, e.item_id)))) for e in menu]
+    elder_requests = db.session.scalars(select(ServiceRequest).where(
+        ServiceRequest.elder_id == elder.id).order_by(ServiceRequest.raised_at.desc())
+        .limit(20)).all()
     return render_template(
-        "elders/detail.html", elder=elder, history=history, now=utcnow(), alerts=alert_list,
+        "elders/detail.html", elder=elder, history=history, now=now, alerts=alert_list,
+        menu_rows=menu_rows, menu_form=_menu_form(menu_form), requests=elder_requests,
+        raise_form=RaiseForm(),
         pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
             days=elder.visit_interval_days)), status
 
@@ -109,4 +141,40 @@ def interval(elder_id: int):
     audit.record(current_user, "elder.interval", "elder", elder.id, days=form.days.data)
     db.session.commit()
     flash(_l("Visit interval saved."), "info")
+    return redirect(url_for("elders.detail", elder_id=elder.id))
+
+
+@bp.post("/<int:elder_id>/menu")
+@staff_required
+def add_service(elder_id: int):
+    """Put a service on the elder's menu (a change replaces the entry, kept as history)."""
+    elder, form = _elder_in_scope(elder_id), _menu_form()
+    item = db.session.get(ServiceItem, form.item.data) if form.validate_on_submit() else None
+    if item is not None:
+        try:
+            menus.add_to_menu(elder, item=item, frequency=Frequency(form.frequency.data),
+                              notes=form.notes.data or "", starts_on=form.starts_on.data,
+                              ends_on=form.ends_on.data, actor=current_user)
+        except menus.MenuError as err:
+            db.session.rollback()
+            form.item.errors = [str(err)]
+        else:
+            audit.record(current_user, "menu.add", "elder", elder.id, item=item.name)
+            db.session.commit()
+            flash(_l("Service added to the menu."), "info")
+            return redirect(url_for("elders.detail", elder_id=elder.id))
+    return _detail_page(elder, menu_form=form, status=422)
+
+
+@bp.post("/<int:elder_id>/menu/<int:entry_id>/end")
+@staff_required
+def end_service(elder_id: int, entry_id: int):
+    """Take a service off the menu."""
+    elder = _elder_in_scope(elder_id)
+    entry = db.session.get(MenuEntry, entry_id)
+    if entry is None or entry.elder_id != elder.id:
+        abort(404)
+    menus.end_entry(entry, current_user)
+    audit.record(current_user, "menu.end", "elder", elder.id, item=entry.item.name)
+    db.session.commit()
     return redirect(url_for("elders.detail", elder_id=elder.id))

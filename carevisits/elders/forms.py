@@ -1,9 +1,11 @@
-"""Forms on the elder page: pauses and the elder's own visit interval."""
+"""Forms on the elder page: pauses, the elder's own visit interval, the service menu."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from carevisits import labels
 
 
 class PauseForm(FlaskForm):
@@ -20,3 +22,13 @@ class IntervalForm(FlaskForm):
 
     days = IntegerField(_l("Visit every … days"), validators=[
         Optional(), NumberRange(1, 60, _l("Between %(min)d and %(max)d."))])
+
+
+class MenuForm(FlaskForm):
+    """Put a service on the elder's menu."""
+
+    item = SelectField(_l("Service"), coerce=int)
+    frequency = SelectField(_l("How often"), choices=labels.as_choices(labels.FREQUENCIES))
+    notes = StringField(_l("Notes"), validators=[Length(max=200)])
+    starts_on = DateField(_l("From"), validators=[InputRequired(_l("Enter a start date."))])
+    ends_on = DateField(_l("Until"), validators=[Optional()])

@@ -19,10 +19,34 @@ from carevisits.models.notify import (
     NotificationChannel,
 )
 from carevisits.models.printjob import JobStatus, PrintJob, PrintJobHousehold
+from carevisits.models.service import (
+    OPEN_REQUEST_STATUSES,
+    Delivery,
+    Frequency,
+    MenuEntry,
+    RequestClass,
+    RequestEvent,
+    RequestSource,
+    RequestStatus,
+    ServiceItem,
+    ServicePlace,
+    ServiceRequest,
+)
 from carevisits.models.user import STAFF_ROLES, Role, User
 from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
 
 __all__ = [
+    "OPEN_REQUEST_STATUSES",
+    "Delivery",
+    "Frequency",
+    "MenuEntry",
+    "RequestClass",
+    "RequestEvent",
+    "RequestSource",
+    "RequestStatus",
+    "ServiceItem",
+    "ServicePlace",
+    "ServiceRequest",
     "Alert",
     "AlertEvent",
     "AlertKind",

@@ -95,9 +95,9 @@ class Elder(db.Model):
             return None
         return (now - self.last_contact_at).days
 
-    def unseen_state(self, now: datetime) -> str:
-        """ok (not yet due), warn (due), late (overdue) or paused."""
-        if self.paused_until is not None and self.paused_until >= now.date():
+    def unseen_state(self, now: datetime, today: date | None = None) -> str:
+        """ok (not yet due), warn (due), late (overdue) or paused (``today``: local date)."""
+        if self.paused_until is not None and self.paused_until >= (today or now.date()):
             return "paused"
         if self.overdue_at is None or self.overdue_at <= now:
             return "late"

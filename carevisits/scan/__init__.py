@@ -7,9 +7,11 @@ from sqlalchemy import select
 from carevisits.access import staff_required
 from carevisits.auth import NEXT_KEY
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models import Household, Mood, Outcome, Visit, VisitMethod
-from carevisits.scan.forms import ElderRecordForm, VisitForm
-from carevisits.services import checkin, doorcodes
+from carevisits.models.base import utcnow
+from carevisits.scan.forms import ElderRecordForm, VisitForm, read_request, read_services
+from carevisits.services import checkin, doorcodes, menus, requests
 from carevisits.services.scope import can_see_household
 
 bp = Blueprint("scan", __name__)
@@ -68,24 +70,39 @@ def _household_in_scope(number: str) -> Household:
 def _check_in(household: Household, method: VisitMethod, door_code=None):
     """Show the form, or record the visit it sends and show the result."""
     form = VisitForm()
-    subforms = [(e, ElderRecordForm(prefix=f"e{e.id}")) for e in household.elders if e.active]
+    now = utcnow()
+    today = now.astimezone(local_zone()).date()
+    elders = [e for e in household.elders if e.active]
+    subforms = [(e, ElderRecordForm(prefix=f"e{e.id}")) for e in elders]
+    services = {e.id: menus.due_services(e, now, today) for e in elders}
 
     def page(status=200, error=None):
         return render_template("scan/checkin.html", household=household, form=form,
                                subforms=subforms, method=method, error=error,
+                               services=services, request_kinds=requests.KINDS,
+                               posted=request.form if request.method == "POST" else None,
                                invalid=status == 422 and error is None), status
 
     if request.method == "GET":
         form.idempotency_key.data = checkin.new_idempotency_key()
         return page()
+    extras, problems = {}, []
+    for elder in elders:
+        offered = {d.entry.item_id for d in services[elder.id]}
+        given, errors = read_services(request.form, elder.id, offered)
+        need, request_errors = read_request(request.form, elder.id)
+        extras[elder.id] = (given, need)
+        problems += [f"{elder.name}: {e}" for e in errors + request_errors]
     if not (form.validate() & all([sub.validate() for _, sub in subforms])):
         return page(422)
+    if problems:
+        return page(422, error="；".join(problems))
     try:
         visit, _created = checkin.record_visit(
             visitor=current_user, household=household, method=method, door_code=door_code,
             manual_reason=form.reason.data or "", idempotency_key=form.idempotency_key.data,
             client_time=form.client_datetime(),
-            records=[_record_input(e, sub) for e, sub in subforms],
+            records=[_record_input(e, sub, *extras[e.id]) for e, sub in subforms],
         )
     except checkin.CheckInError as err:
         db.session.rollback()
@@ -94,8 +111,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     return redirect(url_for("scan.visit", visit_id=visit.id))
 
 
-def _record_input(elder, sub: ElderRecordForm) -> checkin.ElderRecordInput:
-    return checkin.ElderRecordInput(
+def _record_input(elder, sub: ElderRecordForm, deliveries, need) -> checkin.ElderRecordInput:
+    return checkin.ElderRecordInput(deliveries=deliveries, request=need,
         elder_id=elder.id, outcome=Outcome(sub.outcome.data),
         systolic=sub.systolic.data, diastolic=sub.diastolic.data, pulse=sub.pulse.data,
         mood=Mood(sub.mood.data) if sub.mood.data else None, notes=sub.notes.data or "",

@@ -8,6 +8,8 @@ from wtforms import HiddenField, IntegerField, RadioField, StringField, TextArea
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from carevisits import labels
+from carevisits.models import RequestClass
+from carevisits.services import checkin, menus
 from carevisits.services.checkin import (
     DIASTOLIC_RANGE,
     NOTES_MAX,
@@ -87,3 +89,33 @@ class VisitForm(FlaskForm):
         except ValueError:
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def read_services(formdata, elder_id: int, offered: set[int]) -> tuple[list, list[str]]:
+    """The services ticked for one elder (``e<id>-svc``) with their quantities."""
+    given, errors = [], []
+    for raw in formdata.getlist(f"e{elder_id}-svc"):
+        if not raw.isdigit() or int(raw) not in offered:
+            errors.append(str(_l("Unknown service.")))
+            continue
+        quantity = (formdata.get(f"e{elder_id}-qty-{raw}") or "1").strip()
+        try:
+            amount = float(quantity)
+        except ValueError:
+            errors.append(str(_l("Enter the quantity as a number.")))
+            continue
+        given.append(menus.DeliveryInput(int(raw), amount))
+    return given, errors
+
+
+def read_request(formdata, elder_id: int) -> tuple[checkin.RequestInput | None, list[str]]:
+    """A request raised for one elder at the door (``e<id>-req-*``), if any was written."""
+    description = (formdata.get(f"e{elder_id}-req-desc") or "").strip()
+    if not description:
+        return None, []
+    kind = formdata.get(f"e{elder_id}-req-kind") or ""
+    try:
+        request_class = RequestClass(formdata.get(f"e{elder_id}-req-class") or "")
+    except ValueError:
+        return None, [str(_l("Choose how big the matter is (1, 2 or 3 days)."))]
+    return checkin.RequestInput(kind, description, request_class), []

@@ -4,11 +4,12 @@ by the visit that removes their cause. Every step is kept as an AlertEvent."""
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, case, exists, func, literal, select
+from sqlalchemy import JSON, Select, case, exists, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from carevisits.extensions import db
+from carevisits.i18n import local_date
 from carevisits.models import (
     MET_OUTCOMES,
     Alert,
@@ -68,13 +69,14 @@ def raise_alert(elder: Elder, kind: AlertKind, level: AlertLevel, details: dict,
             alert = unresolved(elder.id, kind)
         else:
             _event(alert, "opened", at=at)
-            notify.enqueue([alert])
+            notify.enqueue([alert.id])
             return alert
     alert.details = {**alert.details, **details}
     if level == AlertLevel.URGENT and alert.level != AlertLevel.URGENT:
         alert.level = level
         _event(alert, "escalated", at=at)
-        notify.enqueue([alert])
+        db.session.flush()
+        notify.enqueue([alert.id])
     return alert
 
 
@@ -112,7 +114,10 @@ def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
         if rec.outcome in MET_OUTCOMES:
             for kind in (AlertKind.OVERDUE, AlertKind.NO_ANSWER):
                 alert = unresolved(elder.id, kind)
-                if alert is not None:
+                # Meeting the elder ends an overdue alert whenever it happened; but a
+                # meeting queued offline from before an unanswered knock does not answer it.
+                if alert is not None and (kind == AlertKind.OVERDUE
+                                          or visit.occurred_at >= alert.opened_at):
                     resolve(alert, actor=visit.visitor, visit=visit,
                             note=str(_l("Resolved by a visit that met the elder.")))
         elif rec.outcome == Outcome.NO_ANSWER:
@@ -121,6 +126,8 @@ def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
 
 
 def _no_answer(elder: Elder, visit: Visit) -> None:
+    if elder.last_contact_at is not None and visit.occurred_at <= elder.last_contact_at:
+        return  # a knock queued offline from before the elder was last seen: no alarm
     since = elder.last_contact_at or datetime.min.replace(tzinfo=visit.occurred_at.tzinfo)
     in_a_row = db.session.scalar(
         select(func.count()).select_from(VisitRecord).join(Visit)
@@ -149,7 +156,7 @@ def _readings(elder: Elder, rec: VisitRecord, visit: Visit, limits: dict) -> Non
                      "abnormal": abnormal, "visit_id": visit.id}, at=visit.occurred_at)
     else:
         alert = unresolved(elder.id, AlertKind.ABNORMAL)
-        if alert is not None:
+        if alert is not None and visit.occurred_at >= alert.opened_at:
             resolve(alert, actor=visit.visitor, visit=visit,
                     note=str(_l("Resolved by normal readings at a later visit.")))
 
@@ -158,25 +165,35 @@ def scan_overdue(now: datetime, user: User | None = None) -> list[int]:
     """Open an overdue alert for every elder past due (and not paused) who has none.
 
     One INSERT … SELECT: its cost grows with the elders in scope, never with history.
-    Scans running at once on several hosts insert each alert once (the partial unique
-    index, ON CONFLICT DO NOTHING). Returns the new alerts' ids.
     """
-    has_alert = exists().where(Alert.elder_id == Elder.id, Alert.kind == AlertKind.OVERDUE,
-                               Alert.status.in_(UNRESOLVED))
     level = case((Elder.care_level == CareLevel.KEY, literal(AlertLevel.URGENT.value)),
                  else_=literal(AlertLevel.WARNING.value))
-    source = (select(Elder.id, literal(AlertKind.OVERDUE.value), level,
-                     literal(AlertStatus.OPEN.value), literal(0), literal({}, JSON()),
-                     literal(now, UTCDateTime()), literal(""))
-              .join(Household, Elder.household_id == Household.id)
-              .where(Elder.active, (Elder.overdue_at < now) | Elder.overdue_at.is_(None),
-                     (Elder.paused_until.is_(None)) | (Elder.paused_until < now.date()),
-                     ~has_alert))
+    overdue = (select(Elder.id, level).join(Household, Elder.household_id == Household.id)
+               .where(Elder.active, Elder.overdue_at < now,
+                      (Elder.paused_until.is_(None)) | (Elder.paused_until < local_date(now))))
     if user is not None:
-        source = source.where(household_scope(user))
+        overdue = overdue.where(household_scope(user))
+    return open_alerts(AlertKind.OVERDUE, overdue, now)
+
+
+def open_alerts(kind: AlertKind, elders: Select, now: datetime) -> list[int]:
+    """Open an alert of ``kind`` for each (elder id, level) row of ``elders`` that has none.
+
+    ``elders`` selects from ``elder`` (joined as needed); the NOT EXISTS refers to it.
+
+    Scans running at once on several hosts insert each alert once (the partial unique
+    index with ON CONFLICT DO NOTHING). Returns the new alerts' ids.
+    """
+    has_alert = exists().where(Alert.elder_id == Elder.id, Alert.kind == kind,
+                               Alert.status.in_(UNRESOLVED))
+    # DISTINCT on the (elder, level) rows only: PostgreSQL cannot compare JSON values.
+    rows = elders.where(~has_alert).distinct().subquery()
+    source = select(*rows.c, literal(kind.value), literal(AlertStatus.OPEN.value), literal(0),
+                    literal({}, JSON()), literal(now, UTCDateTime()),
+                    literal("")).where(true())  # SQLite parses ON CONFLICT after a WHERE
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[db.engine.dialect.name]
     statement = (dialect.insert(Alert)
-                 .from_select(["elder_id", "kind", "level", "status", "ladder_step", "details",
+                 .from_select(["elder_id", "level", "kind", "status", "ladder_step", "details",
                                "opened_at", "resolution"], source)
                  .on_conflict_do_nothing(index_elements=["elder_id", "kind"],
                                          index_where=Alert.status != AlertStatus.RESOLVED)
@@ -185,7 +202,7 @@ def scan_overdue(now: datetime, user: User | None = None) -> list[int]:
     if new_ids:
         db.session.execute(db.metadata.tables["alert_event"].insert(), [
             {"alert_id": i, "action": "opened", "note": "", "at": now} for i in new_ids])
-        notify.enqueue(list(db.session.scalars(select(Alert).where(Alert.id.in_(new_ids)))))
+        notify.enqueue(new_ids)
     return new_ids
 
 

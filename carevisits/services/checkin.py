@@ -1,7 +1,7 @@
 """Check-in: record one visit to a household with a record per elder, exactly once."""
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -17,13 +17,15 @@ from carevisits.models import (
     Household,
     Mood,
     Outcome,
+    RequestClass,
+    RequestSource,
     User,
     Visit,
     VisitMethod,
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, schedule
+from carevisits.services import alerts, audit, menus, requests, schedule
 from carevisits.services.scope import can_see_household
 
 # Plausible readings for a home visit; anything outside is a typing mistake.
@@ -48,6 +50,15 @@ class CheckInError(ValueError):
 
 
 @dataclass
+class RequestInput:
+    """A need raised for an elder during the visit."""
+
+    kind: str
+    description: str
+    request_class: RequestClass
+
+
+@dataclass
 class ElderRecordInput:
     """What the visitor recorded for one elder."""
 
@@ -58,6 +69,8 @@ class ElderRecordInput:
     pulse: int | None = None
     mood: Mood | None = None
     notes: str = ""
+    deliveries: list[menus.DeliveryInput] = field(default_factory=list)
+    request: RequestInput | None = None
 
 
 def _in_range(value: int | None, bounds: tuple[int, int]) -> bool:
@@ -142,6 +155,8 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         if existing is None:
             raise
         return _same_visit(existing, visitor, household), False
+    for rec in records:
+        _deliveries_and_request(visit, elders[rec.elder_id], rec, visitor)
     met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
     if met:
         _note_contact(met, visit.occurred_at)
@@ -150,6 +165,23 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True
+
+
+def _deliveries_and_request(visit: Visit, elder: Elder, rec: ElderRecordInput,
+                            visitor: User) -> None:
+    try:
+        if rec.deliveries:
+            if rec.outcome not in MET_OUTCOMES:
+                raise CheckInError(_l("Services can only be delivered to an elder who was met."))
+            menus.record_deliveries(visit, elder, rec.deliveries)
+        if rec.request is not None:
+            requests.raise_request(elder, kind=rec.request.kind,
+                                   description=rec.request.description,
+                                   request_class=rec.request.request_class,
+                                   source=RequestSource.VISIT, actor=visitor,
+                                   visit_id=visit.id, at=visit.occurred_at)
+    except (menus.MenuError, requests.RequestError) as err:
+        raise CheckInError(f"{elder.name}: {err}") from None
 
 
 def _same_visit(existing: Visit, visitor: User, household: Household) -> Visit:

@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from carevisits.database import write_transaction
@@ -34,6 +34,7 @@ from carevisits.models import (
     User,
 )
 from carevisits.models.base import utcnow
+from carevisits.models.household import format_address
 from carevisits.services.scope import household_scope
 
 RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
@@ -50,33 +51,41 @@ def open_count(user: User) -> int:
         .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))) or 0
 
 
-def message_text(alert: Alert) -> str:
+def message_text(kind, level, name: str, address: str, alert_id: int) -> str:
     """The words sent to a group robot or mailbox: what, who, where, and the link."""
-    elder, household = alert.elder, alert.elder.household
     with force_locale("zh_Hans_CN"):
         return _("[Care visits] %(level)s · %(kind)s: %(name)s, %(address)s. Details: %(url)s",
-                 level=ALERT_LEVELS[alert.level], kind=ALERT_KINDS[alert.kind],
-                 name=elder.name, address=household.full_address,
-                 url=f"{current_app.config['BASE_URL']}/alerts/{alert.id}")
+                 level=ALERT_LEVELS[level], kind=ALERT_KINDS[kind], name=name,
+                 address=address, url=f"{current_app.config['BASE_URL']}/alerts/{alert_id}")
 
 
-def enqueue(alerts: list[Alert]) -> int:
-    """Write one message per active channel of each alert's community (same transaction)."""
-    count = 0
-    for alert in alerts:
-        community_id = db.session.scalar(
-            select(Grid.community_id).join(Household).where(
-                Household.id == alert.elder.household_id))
-        channels = db.session.scalars(select(NotificationChannel).where(
-            NotificationChannel.community_id == community_id, NotificationChannel.active))
-        text = None
-        for channel in channels:
-            text = text or message_text(alert)
-            db.session.add(Notification(alert_id=alert.id, channel=channel, text=text))
-            count += 1
-    if count:
+def enqueue(alert_ids: list[int]) -> int:
+    """Write one message per active channel of each alert's community, in the alert's
+    transaction. A few set-based statements, however many alerts a scan opened."""
+    if not alert_ids:
+        return 0
+    rows = db.session.execute(
+        select(Alert.id, Alert.kind, Alert.level, Elder.name, Household.address,
+               Household.building, Household.unit, Household.room, Grid.community_id)
+        .join(Elder, Alert.elder_id == Elder.id)
+        .join(Household, Elder.household_id == Household.id)
+        .join(Grid, Household.grid_id == Grid.id)
+        .where(Alert.id.in_(alert_ids))).all()
+    channels: dict[int, list[int]] = {}
+    for channel_id, community_id in db.session.execute(
+            select(NotificationChannel.id, NotificationChannel.community_id).where(
+                NotificationChannel.community_id.in_({r.community_id for r in rows}),
+                NotificationChannel.active)):
+        channels.setdefault(community_id, []).append(channel_id)
+    messages = [
+        {"alert_id": r.id, "channel_id": channel_id,
+         "text": message_text(r.kind, r.level, r.name,
+                              format_address(r.address, r.building, r.unit, r.room), r.id)}
+        for r in rows for channel_id in channels.get(r.community_id, [])]
+    if messages:
+        db.session.execute(insert(Notification), messages)
         db.session.info[PENDING_FLAG] = True
-    return count
+    return len(messages)
 
 
 @event.listens_for(Session, "after_commit")

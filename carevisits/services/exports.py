@@ -1,0 +1,159 @@
+"""Monthly figures and exports for the street office: deliveries and requests, in scope."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy import Select, func, select
+
+from carevisits.extensions import db
+from carevisits.labels import REQUEST_CLASSES, REQUEST_STATUSES
+from carevisits.models import (
+    Community,
+    Delivery,
+    Elder,
+    Grid,
+    Household,
+    ServiceItem,
+    ServiceRequest,
+    User,
+    Visit,
+)
+from carevisits.models.household import format_address
+from carevisits.services.scope import household_scope
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in the local time zone."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Month":
+        """'2026-11' → Month(2026, 11); ValueError for anything else."""
+        year, _, month = text.partition("-")
+        value = cls(int(year), int(month))
+        if not (2000 <= value.year <= 2100 and 1 <= value.month <= 12):
+            raise ValueError(text)
+        return value
+
+    def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        start = datetime.combine(date(self.year, self.month, 1), time(), zone)
+        nxt = date(self.year + self.month // 12, self.month % 12 + 1, 1)
+        return start, datetime.combine(nxt, time(), zone)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def neutralise(value):
+    """Make a cell that a spreadsheet would run as a formula plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def delivery_rows(user: User, month: Month, zone: ZoneInfo) -> tuple[list[str], list[list]]:
+    """Every delivery of the month in the user's scope, one row each."""
+    start, end = month.bounds(zone)
+    query = (select(Delivery, ServiceItem, Elder, Household, Community, User)
+             .join(ServiceItem, Delivery.item_id == ServiceItem.id)
+             .join(Elder, Delivery.elder_id == Elder.id)
+             .join(Household, Elder.household_id == Household.id)
+             .join(Grid, Household.grid_id == Grid.id)
+             .join(Community, Grid.community_id == Community.id)
+             .join(Visit, Delivery.visit_id == Visit.id)
+             .join(User, Visit.visitor_id == User.id)
+             .where(household_scope(user), Delivery.delivered_at >= start,
+                    Delivery.delivered_at < end)
+             .order_by(Delivery.delivered_at))
+    header = ["时间", "社区", "户号", "地址", "老人", "服务", "类别", "数量", "单位", "服务人员",
+              "备注"]
+    rows = [[_local(d.delivered_at, zone), c.name, h.number,
+             format_address(h.address, h.building, h.unit, h.room), e.name, i.name,
+             i.category, d.quantity, i.unit, u.display_name, d.notes]
+            for d, i, e, h, c, u in db.session.execute(query)]
+    return header, rows
+
+
+def request_rows(user: User, month: Month, zone: ZoneInfo) -> tuple[list[str], list[list]]:
+    """Every request raised in the month in the user's scope, one row each."""
+    start, end = month.bounds(zone)
+    query = (select(ServiceRequest, Elder, Household, Community)
+             .join(Elder, ServiceRequest.elder_id == Elder.id)
+             .join(Household, Elder.household_id == Household.id)
+             .join(Grid, Household.grid_id == Grid.id)
+             .join(Community, Grid.community_id == Community.id)
+             .where(household_scope(user), ServiceRequest.raised_at >= start,
+                    ServiceRequest.raised_at < end)
+             .order_by(ServiceRequest.raised_at))
+    header = ["提出时间", "社区", "户号", "老人", "类型", "描述", "7123分类", "办结时限", "状态",
+              "办结时间", "处理结果"]
+    rows = [[_local(r.raised_at, zone), c.name, h.number, e.name, r.kind, r.description,
+             str(REQUEST_CLASSES[r.request_class]), _local(r.deadline, zone),
+             str(REQUEST_STATUSES[r.status]),
+             _local(r.finished_at, zone) if r.finished_at else "", r.resolution]
+            for r, e, h, c in db.session.execute(query)]
+    return header, rows
+
+
+def to_csv(header: list[str], rows: list[list]) -> bytes:
+    """UTF-8 with a BOM, so that Excel on a Chinese PC opens it right."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([[neutralise(v) for v in row] for row in rows])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append(header)
+    for row in rows:
+        sheet.append([neutralise(v) for v in row])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def monthly_summary(user: User, month: Month, zone: ZoneInfo) -> dict:
+    """Deliveries per community and service, and requests per community and status."""
+    start, end = month.bounds(zone)
+
+    def scoped(query: Select) -> Select:
+        return (query.join(Household, Elder.household_id == Household.id)
+                .join(Grid, Household.grid_id == Grid.id)
+                .join(Community, Grid.community_id == Community.id)
+                .where(household_scope(user)))
+
+    deliveries = db.session.execute(scoped(
+        select(Community.name, ServiceItem.name, func.count(), func.sum(Delivery.quantity),
+               func.count(func.distinct(Delivery.elder_id)))
+        .select_from(Delivery).join(ServiceItem).join(Elder, Delivery.elder_id == Elder.id))
+        .where(Delivery.delivered_at >= start, Delivery.delivered_at < end)
+        .group_by(Community.name, ServiceItem.name).order_by(Community.name, ServiceItem.name))
+    per_elder = db.session.execute(scoped(
+        select(Elder.id, Elder.name, ServiceItem.name, func.count())
+        .select_from(Delivery).join(ServiceItem).join(Elder, Delivery.elder_id == Elder.id))
+        .where(Delivery.delivered_at >= start, Delivery.delivered_at < end)
+        .group_by(Elder.id, Elder.name, ServiceItem.name).order_by(Elder.name))
+    requests = db.session.execute(scoped(
+        select(Community.name, ServiceRequest.status, func.count())
+        .select_from(ServiceRequest).join(Elder, ServiceRequest.elder_id == Elder.id))
+        .where(ServiceRequest.raised_at >= start, ServiceRequest.raised_at < end)
+        .group_by(Community.name, ServiceRequest.status))
+    return {"deliveries": deliveries.all(), "per_elder": per_elder.all(),
+            "requests": requests.all()}

@@ -1,0 +1,123 @@
+"""Requests (诉求): raised at a visit, on the elder page or by family; closed by the 7123
+rule — small matters within 1 day, bigger ones within 2, hard ones within 3."""
+
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import literal, select
+
+from carevisits.extensions import db
+from carevisits.models import (
+    OPEN_REQUEST_STATUSES,
+    AlertKind,
+    AlertLevel,
+    Elder,
+    Household,
+    RequestClass,
+    RequestEvent,
+    RequestSource,
+    RequestStatus,
+    Role,
+    ServiceRequest,
+    User,
+)
+from carevisits.models.base import utcnow
+from carevisits.services import alerts
+from carevisits.services.scope import household_scope
+
+KINDS = ["生活照料", "医疗健康", "房屋维修", "政策咨询", "邻里纠纷", "其他"]
+DESCRIPTION_MAX = 2000
+# Which status may follow which.
+NEXT = {
+    RequestStatus.OPEN: {RequestStatus.IN_PROGRESS, RequestStatus.RESOLVED,
+                         RequestStatus.CANCELLED},
+    RequestStatus.IN_PROGRESS: {RequestStatus.RESOLVED, RequestStatus.CANCELLED},
+    RequestStatus.RESOLVED: {RequestStatus.CLOSED, RequestStatus.IN_PROGRESS},
+    RequestStatus.CLOSED: set(),
+    RequestStatus.CANCELLED: set(),
+}
+
+
+class RequestError(ValueError):
+    """A request that breaks a rule; the message is for the person at the form."""
+
+
+def deadline_for(raised_at: datetime, request_class: RequestClass) -> datetime:
+    """The 7123 deadline: 1, 2 or 3 days from the moment the request was raised."""
+    return raised_at + timedelta(days=request_class.days)
+
+
+def default_owner(elder: Elder) -> User | None:
+    """The grid worker of the elder's grid, who usually follows a request up."""
+    return db.session.scalar(select(User).where(
+        User.role == Role.GRID_WORKER, User.grid_id == elder.household.grid_id, User.active)
+        .order_by(User.id).limit(1))
+
+
+def raise_request(elder: Elder, *, kind: str, description: str, request_class: RequestClass,
+                  source: RequestSource, actor: User | None, visit_id: int | None = None,
+                  at: datetime | None = None) -> ServiceRequest:
+    """Record a need with its deadline and owner."""
+    description = (description or "").strip()
+    if not description:
+        raise RequestError(_l("Describe what is needed."))
+    if len(description) > DESCRIPTION_MAX:
+        raise RequestError(_l("The description is limited to %(n)d characters.",
+                              n=DESCRIPTION_MAX))
+    if kind not in KINDS:
+        raise RequestError(_l("Choose a kind of request."))
+    at = at or utcnow()
+    request = ServiceRequest(elder=elder, kind=kind, description=description,
+                             request_class=request_class, source=source, raised_at=at,
+                             deadline=deadline_for(at, request_class), raised_by=actor,
+                             owner=default_owner(elder) or actor, visit_id=visit_id)
+    request.events.append(RequestEvent(actor=actor, status=RequestStatus.OPEN, at=at))
+    db.session.add(request)
+    return request
+
+
+def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User,
+                  note: str = "") -> None:
+    """Move a request on; resolving needs a note, cancelling a reason."""
+    if status not in NEXT[request.status]:
+        raise RequestError(_l("This request cannot go from that state to this one."))
+    note = (note or "").strip()
+    if status in (RequestStatus.RESOLVED, RequestStatus.CANCELLED) and not note:
+        raise RequestError(_l("Say what was done, or why it is cancelled."))
+    request.status = status
+    if status in (RequestStatus.RESOLVED, RequestStatus.CANCELLED):
+        request.resolution, request.finished_at = note, utcnow()
+    request.events.append(RequestEvent(actor=actor, status=status, note=note))
+    db.session.flush()
+    if status not in OPEN_REQUEST_STATUSES:
+        _resolve_alert_if_clear(request.elder, actor)
+
+
+def _resolve_alert_if_clear(elder: Elder, actor: User) -> None:
+    """Close the elder's request-overdue alert once no overdue request is left."""
+    now = utcnow()
+    still_overdue = db.session.scalar(select(ServiceRequest.id).where(
+        ServiceRequest.elder_id == elder.id, ServiceRequest.status.in_(OPEN_REQUEST_STATUSES),
+        ServiceRequest.deadline < now).limit(1))
+    alert = alerts.unresolved(elder.id, AlertKind.REQUEST_OVERDUE)
+    if alert is not None and still_overdue is None:
+        alerts.resolve(alert, actor=actor, note=str(_l("The overdue request was closed.")))
+
+
+def scan_overdue_requests(now: datetime, user: User | None = None) -> list[int]:
+    """Open a request-overdue alert for each elder with a request past its deadline."""
+    overdue = (select(ServiceRequest.elder_id, literal(AlertLevel.WARNING.value))
+               .join(Elder, ServiceRequest.elder_id == Elder.id)
+               .join(Household, Elder.household_id == Household.id)
+               .where(ServiceRequest.status.in_(OPEN_REQUEST_STATUSES),
+                      ServiceRequest.deadline < now))
+    if user is not None:
+        overdue = overdue.where(household_scope(user))
+    return alerts.open_alerts(AlertKind.REQUEST_OVERDUE, overdue, now)
+
+
+def visible_requests(user: User):
+    """SELECT of requests about elders in the user's scope."""
+    return (select(ServiceRequest).join(Elder, ServiceRequest.elder_id == Elder.id)
+            .join(Household, Elder.household_id == Household.id)
+            .where(household_scope(user)))
