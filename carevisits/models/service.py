@@ -10,6 +10,7 @@ from carevisits.extensions import db
 from carevisits.models.base import UTCDateTime, str_enum, utcnow
 from carevisits.models.household import Elder
 from carevisits.models.user import User
+from carevisits.models.visit import Visit
 
 
 class ServicePlace(enum.StrEnum):
@@ -83,6 +84,7 @@ class Delivery(db.Model):
 
     item: Mapped[ServiceItem] = relationship()
     elder: Mapped[Elder] = relationship()
+    visit: Mapped[Visit] = relationship()
 
 
 class RequestClass(enum.StrEnum):

@@ -11,13 +11,20 @@ from carevisits.models import (
     MET_OUTCOMES,
     CareLevel,
     Community,
+    Delivery,
     Elder,
+    Frequency,
     Grid,
     Household,
     LivingSituation,
+    MenuEntry,
     Mood,
     Outcome,
+    RequestClass,
+    RequestSource,
+    RequestStatus,
     Role,
+    ServiceItem,
     Street,
     User,
     Visit,
@@ -25,7 +32,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import schedule
+from carevisits.services import menus, requests, schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
 DEMO_PASSWORD = "carevisits-demo"
@@ -99,7 +106,11 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
         for hh in households:
             issue_code(hh)
         elders_by_grid[grid.id] = households
-    n_visits = _history(rng, grids, workers, elders_by_grid)
+    menus.seed_catalogue()
+    db.session.flush()
+    menu = _menus(rng, elders_by_grid)
+    n_visits = _history(rng, grids, workers, elders_by_grid, menu)
+    _requests(rng, elders_by_grid, workers)
     return {"households": len(grids) * HOUSEHOLDS_PER_GRID, "elders": n_elders,
             "visits": n_visits}
 
@@ -152,7 +163,48 @@ def _elder(rng: random.Random, names: list, couple: bool, female: bool | None) -
     )
 
 
-def _history(rng, grids, workers, households_by_grid) -> int:
+DEMO_MENU = [("量血压", Frequency.WEEKLY), ("助餐", Frequency.EVERY_VISIT),
+             ("助洁", Frequency.MONTHLY), ("谈心疏导", Frequency.EVERY_VISIT),
+             ("代买药", Frequency.ON_REQUEST), ("洗衣", Frequency.WEEKLY)]
+DEMO_REQUESTS = [("房屋维修", "厨房水龙头漏水，需要找人修理", RequestClass.BIGGER),
+                 ("医疗健康", "想预约社区医院的上门体检", RequestClass.SMALL),
+                 ("生活照料", "冬季取暖费如何缴纳，需要帮忙", RequestClass.SMALL),
+                 ("政策咨询", "咨询高龄津贴申请手续", RequestClass.HARD)]
+
+
+def _menus(rng, households_by_grid) -> dict[int, list[MenuEntry]]:
+    """Agreed service menus for about two elders in three; elder id → entries."""
+    items = {i.name: i for i in db.session.scalars(select(ServiceItem))}
+    start = (utcnow() - timedelta(days=HISTORY_DAYS + 5)).date()
+    menu: dict[int, list[MenuEntry]] = {}
+    for households in households_by_grid.values():
+        for hh in households:
+            for elder in hh.elders:
+                if rng.random() < 0.65:
+                    menu[elder.id] = [MenuEntry(elder=elder, item=items[name],
+                                                frequency=frequency, starts_on=start)
+                                      for name, frequency in
+                                      rng.sample(DEMO_MENU, rng.randint(1, 3))]
+                    db.session.add_all(menu[elder.id])
+    return menu
+
+
+def _requests(rng, households_by_grid, workers) -> None:
+    """A few requests per grid: some done, some open, one past its 7123 deadline."""
+    now = utcnow()
+    for grid_id, households in households_by_grid.items():
+        for n, hh in enumerate(rng.sample(households, 4)):
+            kind, text, size = DEMO_REQUESTS[n]
+            raised = now - timedelta(days=[6, 3, 0.2, 1.5][n])
+            request = requests.raise_request(hh.elders[0], kind=kind, description=text,
+                                             request_class=size, source=RequestSource.VISIT,
+                                             actor=workers[grid_id], at=raised)
+            if n == 0:
+                request.status, request.resolution = RequestStatus.CLOSED, "已联系物业维修"
+                request.finished_at = raised + timedelta(hours=20)
+
+
+def _history(rng, grids, workers, households_by_grid, menu) -> int:
     """A month of visits on each elder's schedule, with the odd gap and missed door."""
     now = utcnow()
     count = 0
@@ -164,7 +216,7 @@ def _history(rng, grids, workers, households_by_grid) -> int:
             day = HISTORY_DAYS
             while day >= lag:
                 at = now - timedelta(days=day, hours=rng.randint(0, 6), minutes=rng.randint(0, 59))
-                db.session.add(_visit(rng, worker, hh, at))
+                db.session.add(_visit(rng, worker, hh, at, menu))
                 count += 1
                 day -= interval
     db.session.flush()
@@ -174,7 +226,7 @@ def _history(rng, grids, workers, households_by_grid) -> int:
     return count
 
 
-def _visit(rng, worker: User, hh: Household, at) -> Visit:
+def _visit(rng, worker: User, hh: Household, at, menu) -> Visit:
     visit = Visit(household=hh, visitor=worker, method=VisitMethod.SCANNED, server_time=at,
                   client_time=at, occurred_at=at, idempotency_key=f"demo-{uuid.uuid4().hex}")
     roll = rng.random()
@@ -192,6 +244,11 @@ def _visit(rng, worker: User, hh: Household, at) -> Visit:
                 rec.notes = rng.choice(["感冒咳嗽,已提醒就医", "家中存粮不多,联系子女",
                                         "情绪低落,多陪聊了一会儿", "膝盖疼,行走困难"])
         visit.records.append(rec)
+        if base in MET_OUTCOMES:
+            db.session.add_all(
+                Delivery(visit=visit, elder=elder, item=entry.item, quantity=1, delivered_at=at)
+                for entry in menu.get(elder.id, []) if entry.frequency == Frequency.EVERY_VISIT
+                or (entry.frequency == Frequency.WEEKLY and rng.random() < 0.3))
     return visit
 
 
