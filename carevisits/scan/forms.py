@@ -95,7 +95,7 @@ def read_services(formdata, elder_id: int, offered: set[int]) -> tuple[list, lis
     """The services ticked for one elder (``e<id>-svc``) with their quantities."""
     given, errors = [], []
     for raw in formdata.getlist(f"e{elder_id}-svc"):
-        if not raw.isdigit() or int(raw) not in offered:
+        if not (raw.isascii() and raw.isdigit()) or int(raw) not in offered:
             errors.append(str(_l("Unknown service.")))
             continue
         quantity = (formdata.get(f"e{elder_id}-qty-{raw}") or "1").strip()

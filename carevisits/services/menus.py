@@ -76,10 +76,10 @@ def item_used(item: ServiceItem) -> bool:
 
 
 def current_menu(elder: Elder, today: date) -> list[MenuEntry]:
-    """The elder's menu entries in force today."""
+    """The elder's menu entries in force today (a retired service drops off the menu)."""
     return list(db.session.scalars(
         select(MenuEntry).join(ServiceItem)
-        .where(MenuEntry.elder_id == elder.id, MenuEntry.ended_at.is_(None),
+        .where(MenuEntry.elder_id == elder.id, MenuEntry.ended_at.is_(None), ~ServiceItem.retired,
                MenuEntry.starts_on <= today,
                (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
         .order_by(ServiceItem.category, ServiceItem.name)))

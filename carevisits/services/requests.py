@@ -87,6 +87,8 @@ def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User
     request.status = status
     if status in (RequestStatus.RESOLVED, RequestStatus.CANCELLED):
         request.resolution, request.finished_at = note, utcnow()
+    elif status in OPEN_REQUEST_STATUSES:  # reopened: the earlier outcome stays in the events
+        request.resolution, request.finished_at = "", None
     request.events.append(RequestEvent(actor=actor, status=status, note=note))
     db.session.flush()
     if status not in OPEN_REQUEST_STATUSES:
