@@ -51,12 +51,17 @@ def open_count(user: User) -> int:
         .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))) or 0
 
 
-def message_text(kind, level, name: str, address: str, alert_id: int) -> str:
-    """The words sent to a group robot or mailbox: what, who, where, and the link."""
+def message_texts(rows) -> list[str]:
+    """The words sent to a group robot or mailbox for each alert row: what, who, where, and
+    the link. Always Chinese; translated once per batch, not once per alert."""
     with force_locale("zh_Hans_CN"):
-        return _("[Care visits] %(level)s · %(kind)s: %(name)s, %(address)s. Details: %(url)s",
-                 level=ALERT_LEVELS[level], kind=ALERT_KINDS[kind], name=name,
-                 address=address, url=f"{current_app.config['BASE_URL']}/alerts/{alert_id}")
+        template = _("[Care visits] %(level)s · %(kind)s: %(name)s, %(address)s. Details: %(url)s")
+        kinds = {k: str(v) for k, v in ALERT_KINDS.items()}
+        levels = {k: str(v) for k, v in ALERT_LEVELS.items()}
+    base = current_app.config["BASE_URL"]
+    return [template % {"level": levels[r.level], "kind": kinds[r.kind], "name": r.name,
+                        "address": format_address(r.address, r.building, r.unit, r.room),
+                        "url": f"{base}/alerts/{r.id}"} for r in rows]
 
 
 def enqueue(alert_ids: list[int]) -> int:
@@ -77,11 +82,10 @@ def enqueue(alert_ids: list[int]) -> int:
                 NotificationChannel.community_id.in_({r.community_id for r in rows}),
                 NotificationChannel.active)):
         channels.setdefault(community_id, []).append(channel_id)
-    messages = [
-        {"alert_id": r.id, "channel_id": channel_id,
-         "text": message_text(r.kind, r.level, r.name,
-                              format_address(r.address, r.building, r.unit, r.room), r.id)}
-        for r in rows for channel_id in channels.get(r.community_id, [])]
+    rows = [r for r in rows if r.community_id in channels]
+    messages = [{"alert_id": r.id, "channel_id": channel_id, "text": text}
+                for r, text in zip(rows, message_texts(rows), strict=True)
+                for channel_id in channels[r.community_id]]
     if messages:
         db.session.execute(insert(Notification), messages)
         db.session.info[PENDING_FLAG] = True
