@@ -13,6 +13,7 @@ from carevisits.coordinator import bp as coordinator_bp
 from carevisits.database import register_database
 from carevisits.elders import bp as elders_bp
 from carevisits.errors import register_error_handlers
+from carevisits.family import bp as family_bp
 from carevisits.i18n import register_i18n
 from carevisits.printing import bp as printing_bp
 from carevisits.requests import bp as requests_bp
@@ -45,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
-               printing_bp, admin_bp):
+               printing_bp, family_bp, admin_bp):
         app.register_blueprint(bp)
 
 

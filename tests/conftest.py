@@ -50,9 +50,10 @@ class IsolatedClient(FlaskClient):
     requests would share its ``g`` (and the signed-in user) and its database session.
     """
 
-    def open(self, *args, **kwargs):
+    def run_wsgi_app(self, environ, buffered=False):
+        # Per WSGI call, so that a followed redirect is a request of its own too.
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            return super().run_wsgi_app(environ, buffered=buffered)
 
 
 def count(model, *where) -> int:

@@ -15,6 +15,7 @@ from carevisits.models import (
     AlertLevel,
     ChannelKind,
     DeliveryStatus,
+    FamilyLink,
     Frequency,
     JobStatus,
     Notification,
@@ -22,11 +23,13 @@ from carevisits.models import (
     Outcome,
     RequestClass,
     RequestSource,
+    Role,
     ServiceItem,
     VisitMethod,
 )
 from carevisits.services import alerts, menus, printjobs, requests
 from carevisits.services.checkin import ElderRecordInput, record_visit
+from tests import factories
 from tests.conftest import login
 
 ROLES = ["anonymous", "admin", "coordinator", "community_coordinator", "worker", "other_worker",
@@ -95,6 +98,17 @@ def print_scoped(role, which, ok=200):
     if role not in COORDINATORS:
         return 403
     return ok if role == "admin" or which == "own" else 404
+
+
+def family_only(own_ok="page"):
+    """Family pages: a family member's linked elder only; nobody else's, nobody else."""
+    def expect(role, which):
+        if role == "anonymous":
+            return "login"
+        if role != "family":
+            return 403
+        return own_ok if which == "own" else 404
+    return expect
 
 
 def export_scoped(role, which):
@@ -172,6 +186,14 @@ ROUTES = {
     "coordinator.summary": ("GET", lambda w, h: "/coordinator/summary", only(COORDINATORS, 200)),
     "coordinator.export": ("GET", lambda w, h: "/coordinator/exports/requests.csv",
                            export_scoped),
+    "family.index": ("GET", lambda w, h: "/family/", only({"family"}, 200)),
+    "family.elder": ("GET", lambda w, h: f"/family/elders/{h.elders[0].id}", family_only()),
+    "family.raise_request": ("POST", lambda w, h: f"/family/elders/{h.elders[0].id}/requests",
+                             family_only("redirect")),
+    "elders.invite": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/invites",
+                      staff_scoped(422)),
+    "elders.revoke_family": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/family/"
+                             f"{w.links[h.id]}/revoke", staff_scoped("redirect")),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -190,7 +212,8 @@ def matrix_world(world):
     """The world plus, for every household, a visit, a print job, an alert, a notification
     channel of its community and a notification that failed."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
-    request_ids, menu = {}, {}
+    request_ids, menu, links = {}, {}, {}
+    relative = factories.user(Role.FAMILY, username="relative")
     menus.seed_catalogue()
     item = db.session.scalar(select(ServiceItem).where(ServiceItem.name == "量血压"))
     for h in (world.h1, world.h2, world.h3, world.h4):
@@ -225,10 +248,16 @@ def matrix_world(world):
                                   starts_on=date(2026, 1, 1), ends_on=None, actor=world.admin)
         db.session.flush()
         menu[h.id] = entry.id
+        link = FamilyLink(user=world.family if h is world.h1 else relative,
+                          elder=h.elders[0], relation="女儿")
+        db.session.add(link)
+        db.session.flush()
+        links[h.id] = link.id
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
-                           requests=request_ids, menu=menu, spare_item=item.id)
+                           requests=request_ids, menu=menu, spare_item=item.id,
+                           links=links)
 
 
 def check(response, expected, household, scope_elders):

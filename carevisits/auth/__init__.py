@@ -61,6 +61,8 @@ def home_for(user) -> str:
         return url_for("elders.index")
     if user.role == Role.GRID_WORKER:
         return url_for("round.index")
+    if user.role == Role.FAMILY:
+        return url_for("family.index")
     return url_for("auth.welcome")
 
 

@@ -8,12 +8,13 @@ from sqlalchemy import or_, select
 from carevisits import labels
 from carevisits.access import roles_required, staff_required
 from carevisits.database import takes_write_lock
-from carevisits.elders.forms import IntervalForm, MenuForm, PauseForm
+from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import (
     Alert,
     Elder,
+    FamilyLink,
     Frequency,
     Household,
     MenuEntry,
@@ -23,7 +24,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, menus, schedule
+from carevisits.services import audit, family, menus, schedule
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import can_see_household, scoped_elders
 
@@ -70,7 +71,7 @@ def _menu_form(form=None) -> MenuForm:
 
 
 def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_form=None,
-                 status=200):
+                 invite_form=None, status=200):
     if history is None:
         history = db.paginate(elder_history(elder), per_page=current_app.config["PAGE_SIZE"],
                               error_out=False)
@@ -87,7 +88,9 @@ def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_
     return render_template(
         "elders/detail.html", elder=elder, history=history, now=now, alerts=alert_list,
         menu_rows=menu_rows, menu_form=_menu_form(menu_form), requests=elder_requests,
-        raise_form=RaiseForm(),
+        raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
+        family_links=db.session.scalars(select(FamilyLink).where(
+            FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
         pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
             days=elder.visit_interval_days)), status
 
@@ -176,5 +179,34 @@ def end_service(elder_id: int, entry_id: int):
         abort(404)
     menus.end_entry(entry, current_user)
     audit.record(current_user, "menu.end", "elder", elder.id, item=entry.item.name)
+    db.session.commit()
+    return redirect(url_for("elders.detail", elder_id=elder.id))
+
+
+@bp.post("/<int:elder_id>/invites")
+@staff_required
+def invite(elder_id: int):
+    """A single-use code (valid a week) for a family member to follow this elder."""
+    elder, form = _elder_in_scope(elder_id), InviteForm()
+    if not form.validate_on_submit():
+        return _detail_page(elder, invite_form=form, status=422)
+    code = family.create_invite(elder, relation=form.relation.data,
+                                may_see_observations=form.may_see_observations.data,
+                                actor=current_user).code
+    db.session.commit()
+    flash(_l("Invite code for the family: %(code)s (valid for %(days)d days, once).",
+             code=f"{code[:5]} {code[5:]}", days=family.INVITE_DAYS), "info")
+    return redirect(url_for("elders.detail", elder_id=elder.id))
+
+
+@bp.post("/<int:elder_id>/family/<int:link_id>/revoke")
+@staff_required
+def revoke_family(elder_id: int, link_id: int):
+    """End a family member's access at once."""
+    elder = _elder_in_scope(elder_id)
+    link = db.session.get(FamilyLink, link_id)
+    if link is None or link.elder_id != elder.id or link.revoked_at is not None:
+        abort(404)
+    family.revoke(link, current_user)
     db.session.commit()
     return redirect(url_for("elders.detail", elder_id=elder.id))

@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from carevisits import labels
@@ -32,3 +32,11 @@ class MenuForm(FlaskForm):
     notes = StringField(_l("Notes"), validators=[Length(max=200)])
     starts_on = DateField(_l("From"), validators=[InputRequired(_l("Enter a start date."))])
     ends_on = DateField(_l("Until"), validators=[Optional()])
+
+
+class InviteForm(FlaskForm):
+    """An invite for a family member."""
+
+    relation = StringField(_l("Relation (e.g. son, daughter)"), validators=[
+        InputRequired(_l("Say how the family member is related.")), Length(max=20)])
+    may_see_observations = BooleanField(_l("May see blood pressure and pulse"))

@@ -11,6 +11,7 @@ from carevisits.models.alert import (
 )
 from carevisits.models.area import Community, Grid, Street
 from carevisits.models.audit import AuditEvent
+from carevisits.models.family import FamilyInvite, FamilyLink
 from carevisits.models.household import CareLevel, DoorCode, Elder, Household, LivingSituation
 from carevisits.models.notify import (
     ChannelKind,
@@ -56,6 +57,8 @@ __all__ = [
     "ChannelKind",
     "DeliveryStatus",
     "ElderPause",
+    "FamilyInvite",
+    "FamilyLink",
     "Notification",
     "NotificationChannel",
     "MET_OUTCOMES",

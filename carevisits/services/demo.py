@@ -13,6 +13,7 @@ from carevisits.models import (
     Community,
     Delivery,
     Elder,
+    FamilyLink,
     Frequency,
     Grid,
     Household,
@@ -111,6 +112,7 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
     menu = _menus(rng, elders_by_grid)
     n_visits = _history(rng, grids, workers, elders_by_grid, menu)
     _requests(rng, elders_by_grid, workers)
+    _family(workers, elders_by_grid)
     return {"households": len(grids) * HOUSEHOLDS_PER_GRID, "elders": n_elders,
             "visits": n_visits}
 
@@ -202,6 +204,14 @@ def _requests(rng, households_by_grid, workers) -> None:
             if n == 0:
                 request.status, request.resolution = RequestStatus.CLOSED, "已联系物业维修"
                 request.finished_at = raised + timedelta(hours=20)
+
+
+def _family(workers, households_by_grid) -> None:
+    """The demo family account follows the first elder on worker's round, readings included."""
+    worker = next(w for w in workers.values() if w.username == "worker")
+    elder = households_by_grid[worker.grid_id][0].elders[0]
+    user = db.session.scalar(select(User).where(User.username == "family"))
+    db.session.add(FamilyLink(user=user, elder=elder, relation="女儿", may_see_observations=True))
 
 
 def _history(rng, grids, workers, households_by_grid, menu) -> int:

@@ -1,0 +1,107 @@
+"""Family members (mobile): their elder's visit log, open alerts, requests; nothing else."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from carevisits.access import roles_required
+from carevisits.extensions import db
+from carevisits.models import (
+    Alert,
+    AlertStatus,
+    Delivery,
+    RequestClass,
+    RequestSource,
+    Role,
+    ServiceRequest,
+)
+from carevisits.models.base import utcnow
+from carevisits.requests import RaiseForm
+from carevisits.services import audit, family, requests
+from carevisits.services.rounds import elder_history
+
+bp = Blueprint("family", __name__, url_prefix="/family")
+family_required = roles_required(Role.FAMILY)
+
+
+class AcceptForm(FlaskForm):
+    """The invite code staff gave the family member."""
+
+    code = StringField(_l("Invite code"), validators=[
+        InputRequired(_l("Enter the invite code.")), Length(max=40)])
+
+
+@bp.route("/", methods=["GET", "POST"])
+@family_required
+def index():
+    """My elders, and a box for an invite code."""
+    form = AcceptForm()
+    if form.validate_on_submit():
+        try:
+            link = family.accept(form.code.data, current_user)
+        except family.FamilyError as err:
+            db.session.rollback()
+            form.code.errors = [str(err)]
+        else:
+            db.session.commit()
+            flash(_l("You can now follow %(name)s's visits.", name=link.elder.name), "info")
+            return redirect(url_for("family.elder", elder_id=link.elder_id))
+    return render_template("family/index.html", links=family.linked_elders(current_user),
+                           form=form), (422 if form.is_submitted() else 200)
+
+
+def _link(elder_id: int):
+    link = family.link_for(current_user, elder_id)
+    return link if link is not None else abort(404)
+
+
+@bp.get("/elders/<int:elder_id>")
+@family_required
+def elder(elder_id: int):
+    """The visit log of my elder: when, who, what was seen, services delivered."""
+    link = _link(elder_id)
+    history = db.paginate(elder_history(link.elder), per_page=current_app.config["PAGE_SIZE"],
+                          error_out=False)
+    visit_ids = [r.visit_id for r in history.items]
+    delivered: dict[int, list[Delivery]] = {}
+    for d in db.session.scalars(select(Delivery).where(Delivery.visit_id.in_(visit_ids),
+                                                       Delivery.elder_id == elder_id)):
+        delivered.setdefault(d.visit_id, []).append(d)
+    open_alerts = db.session.scalars(select(Alert).where(
+        Alert.elder_id == elder_id, Alert.status != AlertStatus.RESOLVED)).all()
+    my_requests = db.session.scalars(select(ServiceRequest).where(
+        ServiceRequest.elder_id == elder_id).order_by(ServiceRequest.raised_at.desc())
+        .limit(20)).all()
+    return render_template("family/elder.html", link=link, history=history,
+                           delivered=delivered, alerts=open_alerts, requests=my_requests,
+                           form=RaiseForm(), now=utcnow())
+
+
+@bp.post("/elders/<int:elder_id>/requests")
+@family_required
+def raise_request(elder_id: int):
+    """Ask for help for my elder; it goes to their grid worker with a 7123 deadline."""
+    link, form = _link(elder_id), RaiseForm()
+    if form.validate_on_submit():
+        try:
+            new = requests.raise_request(
+                link.elder, kind=form.kind.data, description=form.description.data,
+                request_class=RequestClass(form.request_class.data),
+                source=RequestSource.FAMILY, actor=current_user)
+        except requests.RequestError as err:
+            db.session.rollback()
+            flash(str(err), "error")
+        else:
+            db.session.flush()
+            audit.record(current_user, "request.create", "request", new.id)
+            db.session.commit()
+            flash(_l("Your request was sent to the community."), "info")
+    else:
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+    return redirect(url_for("family.elder", elder_id=elder_id))

@@ -1,0 +1,114 @@
+"""Family links: single-use expiring invites, revocation that ends access at once, and a
+family member who sees their own elder and nobody else."""
+
+import re
+from datetime import timedelta
+
+from carevisits.extensions import db
+from carevisits.models import (
+    FamilyLink,
+    Outcome,
+    RequestSource,
+    Role,
+    ServiceRequest,
+    VisitMethod,
+)
+from carevisits.models.base import utcnow
+from carevisits.services import family
+from carevisits.services.checkin import ElderRecordInput, record_visit
+from tests import factories
+from tests.conftest import count, latest, login
+
+INVALID_ZH = "邀请码无效，请向社区重新索取。"
+
+
+def invite_code(client, elder, *, readings=False) -> str:
+    data = {"relation": "女儿"} | ({"may_see_observations": "y"} if readings else {})
+    response = client.post(f"/elders/{elder.id}/invites", data=data, follow_redirects=True)
+    return re.search(r"家属邀请码：(\w{5} \w{5})", response.get_data(as_text=True)).group(1)
+
+
+def test_invite_is_single_use_and_links_the_family_member(app, world):
+    staff, relative, second = app.test_client(), app.test_client(), app.test_client()
+    login(staff, world.worker)
+    elder = world.h1.elders[0]
+    code = invite_code(staff, elder)
+    login(relative, world.family)
+    accepted = relative.post("/family/", data={"code": code.lower()})  # typed any case
+    assert accepted.status_code == 302 and accepted.location.endswith(f"/family/elders/{elder.id}")
+    assert elder.name in relative.get(accepted.location).get_data(as_text=True)
+    db.session.rollback()  # the test's own writes start after the requests'
+    stranger = factories.user(Role.FAMILY, username="stranger")  # a second family account
+    db.session.commit()
+    login(second, stranger)
+    reused = second.post("/family/", data={"code": code})
+    assert reused.status_code == 422 and INVALID_ZH in reused.get_data(as_text=True)
+    assert count(FamilyLink) == 1
+
+
+def test_expired_or_unknown_codes_are_refused_alike(client, world):
+    invite = family.create_invite(world.h1.elders[0], relation="儿子",
+                                  may_see_observations=False, actor=world.worker,
+                                  now=utcnow() - timedelta(days=family.INVITE_DAYS, minutes=1))
+    db.session.commit()
+    login(client, world.family)
+    for code in (invite.code, "NOSUCHCODE"):
+        response = client.post("/family/", data={"code": code})
+        assert response.status_code == 422 and INVALID_ZH in response.get_data(as_text=True)
+    assert count(FamilyLink) == 0
+
+
+def test_revoking_ends_access_at_once(app, world):
+    staff, relative = app.test_client(), app.test_client()
+    login(staff, world.worker)
+    elder = world.h1.elders[0]
+    login(relative, world.family)
+    relative.post("/family/", data={"code": invite_code(staff, elder)})
+    assert relative.get(f"/family/elders/{elder.id}").status_code == 200
+    link = latest(FamilyLink)
+    assert staff.post(f"/elders/{elder.id}/family/{link.id}/revoke").status_code == 302
+    assert relative.get(f"/family/elders/{elder.id}").status_code == 404
+    assert elder.name not in relative.get("/family/").get_data(as_text=True)
+
+
+def _linked(world, elder, readings=False):
+    db.session.add(FamilyLink(user=world.family, elder=elder, relation="女儿",
+                              may_see_observations=readings))
+    record_visit(visitor=world.worker, household=elder.household, method=VisitMethod.SCANNED,
+                 idempotency_key=f"family-visit-{elder.id:08d}",
+                 records=[ElderRecordInput(e.id, Outcome.MET_WELL, systolic=142, diastolic=88)
+                          for e in elder.household.elders])
+    db.session.commit()
+
+
+def test_family_sees_only_their_elder_and_readings_only_if_allowed(client, world):
+    mine, theirs = world.h1.elders[0], world.h2.elders[0]
+    _linked(world, mine)
+    login(client, world.family)
+    page = client.get(f"/family/elders/{mine.id}").get_data(as_text=True)
+    assert mine.name in page and world.worker.display_name in page and "见到，一切正常" in page
+    assert "142/88" not in page  # readings not allowed on this link
+    assert client.get(f"/family/elders/{theirs.id}").status_code == 404
+    assert client.get(f"/elders/{mine.id}").status_code == 403  # staff pages stay closed
+    db.session.rollback()
+    latest(FamilyLink).may_see_observations = True
+    db.session.commit()
+    assert "142/88" in client.get(f"/family/elders/{mine.id}").get_data(as_text=True)
+
+
+def test_family_can_raise_a_request_only_for_their_own_elder(client, world):
+    mine, theirs = world.h1.elders[0], world.h2.elders[0]
+    _linked(world, mine)
+    login(client, world.family)
+    data = {"kind": "生活照料", "request_class": "small", "description": "妈妈家暖气不热"}
+    assert client.post(f"/family/elders/{theirs.id}/requests", data=data).status_code == 404
+    assert count(ServiceRequest) == 0
+    assert client.post(f"/family/elders/{mine.id}/requests", data=data).status_code == 302
+    request = latest(ServiceRequest)
+    assert (request.elder_id, request.source, request.owner_id) == (
+        mine.id, RequestSource.FAMILY, world.worker.id)
+    assert request.deadline - request.raised_at == timedelta(days=1)
+    empty = client.post(f"/family/elders/{mine.id}/requests", data={**data, "description": ""},
+                        follow_redirects=True)
+    assert "请描述需要什么帮助。" in empty.get_data(as_text=True)
+    assert count(ServiceRequest) == 1
