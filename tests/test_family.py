@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from carevisits.extensions import db
 from carevisits.models import (
+    FamilyInvite,
     FamilyLink,
     Outcome,
     RequestSource,
@@ -24,8 +25,9 @@ INVALID_ZH = "邀请码无效，请向社区重新索取。"
 
 def invite_code(client, elder, *, readings=False) -> str:
     data = {"relation": "女儿"} | ({"may_see_observations": "y"} if readings else {})
-    response = client.post(f"/elders/{elder.id}/invites", data=data, follow_redirects=True)
-    return re.search(r"家属邀请码：(\w{5} \w{5})", response.get_data(as_text=True)).group(1)
+    response = client.post(f"/elders/{elder.id}/invites", data=data)
+    assert response.status_code == 200
+    return re.search(r'<p class="code">(\w{5} \w{5})</p>', response.get_data(as_text=True)).group(1)
 
 
 def test_invite_is_single_use_and_links_the_family_member(app, world):
@@ -112,3 +114,36 @@ def test_family_can_raise_a_request_only_for_their_own_elder(client, world):
                         follow_redirects=True)
     assert "请描述需要什么帮助。" in empty.get_data(as_text=True)
     assert count(ServiceRequest) == 1
+
+
+def test_the_invite_qr_code_opens_the_family_page_with_the_code(client, world):
+    login(client, world.worker)
+    page = client.post(f"/elders/{world.h1.elders[0].id}/invites",
+                       data={"relation": "儿子"}).get_data(as_text=True)
+    code = re.search(r'<p class="code">(\w{5}) (\w{5})</p>', page).groups()
+    matrix = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    assert 'class="segno"' in matrix
+    invite = latest(FamilyInvite)
+    assert "".join(code) == invite.code
+    client.post("/logout")
+    login(client, world.family)
+    prefilled = client.get(f"/family/?code={invite.code}").get_data(as_text=True)
+    assert f'value="{invite.code}"' in prefilled
+
+
+def test_blood_pressure_trend_only_where_readings_are_allowed(client, world):
+    mine = world.h1.elders[0]
+    _linked(world, mine)
+    record_visit(visitor=world.worker, household=mine.household, method=VisitMethod.SCANNED,
+                 idempotency_key="family-visit-second-01", client_time=utcnow(),
+                 records=[ElderRecordInput(e.id, Outcome.MET_WELL, systolic=150, diastolic=95)
+                          for e in mine.household.elders])
+    db.session.commit()
+    login(client, world.family)
+    assert "<svg" not in client.get(f"/family/elders/{mine.id}").get_data(as_text=True)
+    db.session.rollback()
+    latest(FamilyLink).may_see_observations = True
+    db.session.commit()
+    page = client.get(f"/family/elders/{mine.id}").get_data(as_text=True)
+    chart = re.search(r'<svg class="chart".*?</svg>', page, re.S).group(0)
+    assert chart.count("<polyline") == 2 and "血压" in page

@@ -1,8 +1,10 @@
 """Elder records for staff: search within scope, profile and visit history."""
 
+import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import or_, select
 
 from carevisits import labels
@@ -190,13 +192,15 @@ def invite(elder_id: int):
     elder, form = _elder_in_scope(elder_id), InviteForm()
     if not form.validate_on_submit():
         return _detail_page(elder, invite_form=form, status=422)
-    code = family.create_invite(elder, relation=form.relation.data,
-                                may_see_observations=form.may_see_observations.data,
-                                actor=current_user).code
+    invite = family.create_invite(elder, relation=form.relation.data,
+                                  may_see_observations=form.may_see_observations.data,
+                                  actor=current_user)
     db.session.commit()
-    flash(_l("Invite code for the family: %(code)s (valid for %(days)d days, once).",
-             code=f"{code[:5]} {code[5:]}", days=family.INVITE_DAYS), "info")
-    return redirect(url_for("elders.detail", elder_id=elder.id))
+    # Shown once, to show on the phone or print; the QR opens the family page with the code.
+    url = f"{current_app.config['BASE_URL']}/family/?code={invite.code}"
+    qr = Markup(segno.make(url, error="m").svg_inline(scale=5, border=4))
+    return render_template("elders/invite.html", elder=elder, invite=invite, qr=qr,
+                           days=family.INVITE_DAYS)
 
 
 @bp.post("/<int:elder_id>/family/<int:link_id>/revoke")

@@ -1,6 +1,15 @@
 """Family members (mobile): their elder's visit log, open alerts, requests; nothing else."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,10 +27,12 @@ from carevisits.models import (
     RequestSource,
     Role,
     ServiceRequest,
+    Visit,
+    VisitRecord,
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, family, requests
+from carevisits.services import audit, charts, family, requests
 from carevisits.services.rounds import elder_history
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -40,6 +51,8 @@ class AcceptForm(FlaskForm):
 def index():
     """My elders, and a box for an invite code."""
     form = AcceptForm()
+    if not form.is_submitted() and request.args.get("code"):
+        form.code.data = request.args["code"][:40]  # from the invite's QR code
     if form.validate_on_submit():
         try:
             link = family.accept(form.code.data, current_user)
@@ -76,7 +89,16 @@ def elder(elder_id: int):
     my_requests = db.session.scalars(select(ServiceRequest).where(
         ServiceRequest.elder_id == elder_id).order_by(ServiceRequest.raised_at.desc())
         .limit(20)).all()
-    return render_template("family/elder.html", link=link, history=history,
+    chart = None
+    if link.may_see_observations:
+        rows = db.session.execute(
+            select(Visit.occurred_at, VisitRecord.systolic, VisitRecord.diastolic)
+            .join(Visit, VisitRecord.visit_id == Visit.id)
+            .where(VisitRecord.elder_id == elder_id, VisitRecord.systolic.is_not(None))
+            .order_by(Visit.occurred_at.desc()).limit(30)).all()
+        chart = charts.bp_trend([tuple(r) for r in reversed(rows)],
+                                str(_l("Blood pressure, last readings")))
+    return render_template("family/elder.html", link=link, history=history, chart=chart,
                            delivered=delivered, alerts=open_alerts, requests=my_requests,
                            form=RaiseForm(), now=utcnow())
 
