@@ -13,7 +13,9 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from carevisits.extensions import db
-from carevisits.models import Visit, VisitRecord
+from carevisits.models import Outcome, ServiceRequest, Visit, VisitMethod, VisitRecord
+from carevisits.services import family
+from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
 from tests.conftest import make_app
 from tests.live_server import serve
@@ -308,3 +310,36 @@ def test_coordinator_prints_a_grid_and_a_worker_scans_a_card(browser, live_serve
     sign_in(phone, live_server, world.worker)
     assert phone.url == door
     assert world.h1.elders[0].name in phone.content()
+
+
+def test_family_journey_on_a_phone(browser, live_server, phone, world):
+    """A family member scans the invite's QR address, signs in, accepts, reads the log and
+    sends a request, which the grid worker then owns."""
+    elder = world.h1.elders[0]
+    record_visit(visitor=world.worker, household=elder.household, method=VisitMethod.SCANNED,
+                 idempotency_key="family-journey-visit-1",
+                 records=[ElderRecordInput(e.id, Outcome.MET_WELL, systolic=128, diastolic=80)
+                          for e in elder.household.elders])
+    invite = family.create_invite(elder, relation="女儿", may_see_observations=True,
+                                  actor=world.worker)
+    db.session.commit()
+
+    phone.goto(f"{live_server}/family/?code={invite.code}")  # what the QR code opens
+    sign_in(phone, live_server, world.family)
+    phone.goto(f"{live_server}/family/?code={invite.code}")
+    assert phone.locator("#code").input_value() == invite.code
+    with phone.expect_navigation():
+        phone.locator("button.primary").tap()
+    assert f"/family/elders/{elder.id}" in phone.url
+    log = phone.locator("ul.visits li").first.inner_text()
+    assert world.worker.display_name in log and "128/80" in log
+
+    phone.locator("details summary", has_text="向社区求助").tap()
+    phone.locator("textarea[name=description]").fill("家里的灯坏了，妈妈够不着")
+    with phone.expect_navigation():
+        phone.locator("form button.primary[type=submit]").tap()
+    assert "诉求已发送给社区" in phone.content()
+    db.session.rollback()
+    request = db.session.scalar(select(ServiceRequest))
+    assert request.description == "家里的灯坏了，妈妈够不着" and request.owner_id == world.worker.id
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
