@@ -23,7 +23,6 @@ from carevisits.models import (
     Alert,
     AlertStatus,
     Delivery,
-    RequestClass,
     RequestSource,
     Role,
     ServiceRequest,
@@ -32,7 +31,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, charts, family, requests
+from carevisits.services import charts, family
 from carevisits.services.rounds import elder_history
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -107,23 +106,6 @@ def elder(elder_id: int):
 @family_required
 def raise_request(elder_id: int):
     """Ask for help for my elder; it goes to their grid worker with a 7123 deadline."""
-    link, form = _link(elder_id), RaiseForm()
-    if form.validate_on_submit():
-        try:
-            new = requests.raise_request(
-                link.elder, kind=form.kind.data, description=form.description.data,
-                request_class=RequestClass(form.request_class.data),
-                source=RequestSource.FAMILY, actor=current_user)
-        except requests.RequestError as err:
-            db.session.rollback()
-            flash(str(err), "error")
-        else:
-            db.session.flush()
-            audit.record(current_user, "request.create", "request", new.id)
-            db.session.commit()
-            flash(_l("Your request was sent to the community."), "info")
-    else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
+    if RaiseForm().raise_for(_link(elder_id).elder, RequestSource.FAMILY) is not None:
+        flash(_l("Your request was sent to the community."), "info")
     return redirect(url_for("family.elder", elder_id=elder_id))

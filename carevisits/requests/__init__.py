@@ -37,6 +37,28 @@ class RaiseForm(FlaskForm):
         InputRequired(_l("Describe what is needed.")),
         Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
 
+    def raise_for(self, elder: Elder, source: RequestSource) -> ServiceRequest | None:
+        """Record the request the form describes and commit; flash why not, and None."""
+        problems = [] if self.validate_on_submit() else [
+            m for errors in self.errors.values() for m in errors]
+        if not problems:
+            try:
+                new = requests.raise_request(
+                    elder, kind=self.kind.data, description=self.description.data,
+                    request_class=RequestClass(self.request_class.data), source=source,
+                    actor=current_user)
+            except requests.RequestError as err:
+                db.session.rollback()
+                problems = [str(err)]
+            else:
+                db.session.flush()
+                audit.record(current_user, "request.create", "request", new.id)
+                db.session.commit()
+                return new
+        for message in problems:
+            flash(message, "error")
+        return None
+
 
 class StatusForm(FlaskForm):
     """Move a request on, with a note."""
@@ -97,23 +119,8 @@ def raise_for_elder(elder_id: int):
     elder = db.session.get(Elder, elder_id)
     if elder is None or not can_see_household(current_user, elder.household):
         abort(404)
-    form = RaiseForm()
-    if form.validate_on_submit():
-        try:
-            new = requests.raise_request(
-                elder, kind=form.kind.data, description=form.description.data,
-                request_class=RequestClass(form.request_class.data),
-                source=RequestSource.ELDER_PAGE, actor=current_user)
-        except requests.RequestError as err:
-            db.session.rollback()
-            flash(str(err), "error")
-        else:
-            db.session.flush()
-            audit.record(current_user, "request.create", "request", new.id)
-            db.session.commit()
-            flash(_l("Request recorded."), "info")
-            return redirect(url_for("requests.detail", request_id=new.id))
-    for errors in form.errors.values():
-        for message in errors:
-            flash(message, "error")
-    return redirect(url_for("elders.detail", elder_id=elder.id))
+    new = RaiseForm().raise_for(elder, RequestSource.ELDER_PAGE)
+    if new is None:
+        return redirect(url_for("elders.detail", elder_id=elder.id))
+    flash(_l("Request recorded."), "info")
+    return redirect(url_for("requests.detail", request_id=new.id))
