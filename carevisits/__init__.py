@@ -20,6 +20,7 @@ from carevisits.requests import bp as requests_bp
 from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
 from carevisits.security import register_security
+from carevisits.volunteer import bp as volunteer_bp
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -46,7 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
-               printing_bp, family_bp, admin_bp):
+               printing_bp, family_bp, volunteer_bp, admin_bp):
         app.register_blueprint(bp)
 
 

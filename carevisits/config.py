@@ -41,6 +41,7 @@ def load_config(instance_path: str) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_ATTEMPTS_PER_ACCOUNT": env.get("LOGIN_ATTEMPTS_PER_ACCOUNT", "5 per 15 minutes"),
         "LOGIN_ATTEMPTS_PER_ADDRESS": env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes"),
+        "SIGNUPS_PER_ADDRESS": env.get("SIGNUPS_PER_ADDRESS", "10 per hour"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
         "PAGE_SIZE": 20,

@@ -11,12 +11,14 @@ from carevisits.models import (
     Frequency,
     JobStatus,
     LivingSituation,
+    MemberStatus,
     Mood,
     Outcome,
     RequestClass,
     RequestStatus,
     Role,
     ServicePlace,
+    VolunteerStatus,
 )
 
 OUTCOMES = {
@@ -93,6 +95,20 @@ REQUEST_STATUSES = {
     RequestStatus.CLOSED: _l("Closed"),
     RequestStatus.CANCELLED: _l("Cancelled"),
 }
+WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"),
+            4: _l("Friday"), 5: _l("Saturday"), 6: _l("Sunday")}
+VOLUNTEER_STATUSES = {
+    VolunteerStatus.PENDING: _l("Waiting for approval"),
+    VolunteerStatus.APPROVED: _l("Approved"),
+    VolunteerStatus.DECLINED: _l("Declined"),
+}
+MEMBER_STATUSES = {
+    MemberStatus.APPLIED: _l("Applied"),
+    MemberStatus.APPROVED: _l("Member"),
+    MemberStatus.DECLINED: _l("Declined"),
+    MemberStatus.REMOVED: _l("Removed"),
+    MemberStatus.WITHDRAWN: _l("Withdrawn"),
+}
 PLACES = {ServicePlace.DOOR: _l("at the door"), ServicePlace.CENTRE: _l("at a service centre")}
 
 JINJA_GLOBALS = {
@@ -100,6 +116,9 @@ JINJA_GLOBALS = {
     "REQUEST_CLASSES": REQUEST_CLASSES,
     "REQUEST_STATUSES": REQUEST_STATUSES,
     "PLACES": PLACES,
+    "WEEKDAYS": WEEKDAYS,
+    "VOLUNTEER_STATUSES": VOLUNTEER_STATUSES,
+    "MEMBER_STATUSES": MEMBER_STATUSES,
     "ALERT_ACTIONS": ALERT_ACTIONS,
     "ALERT_KINDS": ALERT_KINDS,
     "ALERT_LEVELS": ALERT_LEVELS,

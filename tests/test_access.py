@@ -3,7 +3,7 @@
 A route added to the app without a row here fails ``test_every_route_is_listed``.
 """
 
-from datetime import date
+from datetime import date, time
 from types import SimpleNamespace
 
 import pytest
@@ -18,14 +18,19 @@ from carevisits.models import (
     FamilyLink,
     Frequency,
     JobStatus,
+    MemberStatus,
     Notification,
     NotificationChannel,
     Outcome,
     RequestClass,
     RequestSource,
     Role,
+    Roster,
+    RosterMember,
     ServiceItem,
     VisitMethod,
+    VolunteerProfile,
+    VolunteerStatus,
 )
 from carevisits.services import alerts, menus, printjobs, requests
 from carevisits.services.checkin import ElderRecordInput, record_visit
@@ -46,6 +51,7 @@ TARGETS = {
     "family": ("h1", "h4"),
 }
 STAFF = {"admin", "coordinator", "community_coordinator", "worker", "other_worker"}
+VISITORS = STAFF | {"volunteer"}
 
 # Outcomes: "page" 200 showing the household's elder, "neutral" 200 without it,
 # "login" a redirect to sign-in, "redirect" any other redirect, 403, 404.
@@ -65,11 +71,48 @@ def staff_scoped(own_ok="page"):
 
 
 def door(role, which):
+    """Staff in scope and volunteers on a roster of the door get the form; others a page
+    that names nobody."""
     if role == "anonymous":
         return "neutral"
-    if role in STAFF and (role == "admin" or which == "own"):
+    if role in VISITORS and (role == "admin" or which == "own"):
         return "page"
     return "neutral"
+
+
+def visitor_scoped(own_ok="page"):
+    """Staff and volunteers record visits to the households they may see (volunteers: their
+    roster's); everyone else is kept out."""
+    def expect(role, which):
+        if role == "anonymous":
+            return "login"
+        if role not in VISITORS:
+            return 403
+        return own_ok if role == "admin" or which == "own" else 404
+    return expect
+
+
+def visit_page(role, which):
+    """A recorded visit: staff in scope; a volunteer only their own (these are the admin's)."""
+    if role == "volunteer":
+        return 404
+    return visitor_scoped()(role, which)
+
+
+def volunteer_roster(own_ok):
+    """A volunteer's roster pages: the rosters of their own community only."""
+    def expect(role, which):
+        if role == "anonymous":
+            return "login"
+        if role != "volunteer":
+            return 403
+        return own_ok if which == "own" else 404
+    return expect
+
+
+def anonymous_only(role, which):
+    """Sign-up forms: for people without an account; a signed-in user is sent home."""
+    return 200 if role == "anonymous" else "redirect"
 
 
 def everyone(outcome):
@@ -130,13 +173,12 @@ ROUTES = {
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
     "auth.logout": ("POST", lambda w, h: "/logout", signed_in("login")),
     "auth.index": ("GET", lambda w, h: "/", signed_in("redirect")),
-    "auth.welcome": ("GET", lambda w, h: "/welcome", signed_in(200)),
     "auth.set_language": ("GET", lambda w, h: "/lang/en", everyone("redirect")),
     "scan.door": ("GET", lambda w, h: f"/c/{h.code.token}", door),
-    "scan.by_number": ("GET", lambda w, h: f"/visit/{h.number}", staff_scoped()),
+    "scan.by_number": ("GET", lambda w, h: f"/visit/{h.number}", visitor_scoped()),
     "scan.find_number": ("GET", lambda w, h: f"/visit?number={h.number}",
-                         staff_scoped("redirect")),
-    "scan.visit": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}", staff_scoped()),
+                         visitor_scoped("redirect")),
+    "scan.visit": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}", visit_page),
     "round.index": ("GET", lambda w, h: "/round/", only(STAFF, "round")),
     "elders.index": ("GET", lambda w, h: "/elders/", only(STAFF, "round")),
     "elders.detail": ("GET", lambda w, h: f"/elders/{h.elders[0].id}", staff_scoped()),
@@ -194,6 +236,32 @@ ROUTES = {
                       staff_scoped(422)),
     "elders.revoke_family": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/family/"
                              f"{w.links[h.id]}/revoke", staff_scoped("redirect")),
+    "family.signup": ("GET", lambda w, h: "/family/signup", anonymous_only),
+    "volunteer.signup": ("GET", lambda w, h: "/volunteer/signup", anonymous_only),
+    "volunteer.index": ("GET", lambda w, h: "/volunteer/", only({"volunteer"}, "round")),
+    "volunteer.rosters": ("GET", lambda w, h: "/volunteer/rosters", only({"volunteer"}, 200)),
+    "volunteer.roster": ("GET", lambda w, h: f"/volunteer/rosters/{w.rosters[h.id]}",
+                         volunteer_roster("page")),
+    "volunteer.apply": ("POST", lambda w, h: f"/volunteer/rosters/{w.rosters[h.id]}/apply",
+                        volunteer_roster("redirect")),
+    "volunteer.leave": ("POST", lambda w, h: f"/volunteer/rosters/{w.rosters[h.id]}/leave",
+                        volunteer_roster("redirect")),
+    "volunteer.profile": ("GET", lambda w, h: "/volunteer/profile", only({"volunteer"}, 200)),
+    "volunteer.hours": ("GET", lambda w, h: "/volunteer/hours", only({"volunteer"}, 200)),
+    "coordinator.volunteers_page": ("GET", lambda w, h: "/coordinator/volunteers",
+                                    only(COORDINATORS, 200)),
+    "coordinator.review_volunteer": ("POST", lambda w, h: f"/coordinator/volunteers/"
+                                     f"{w.signups[h.id]}/review",
+                                     lambda role, which: print_scoped(role, which, ok=400)),
+    "coordinator.new_roster": ("GET", lambda w, h: "/coordinator/rosters/new",
+                               only(COORDINATORS, 200)),
+    "coordinator.roster": ("GET", lambda w, h: f"/coordinator/rosters/{w.rosters[h.id]}",
+                           print_scoped),
+    "coordinator.decide_member": ("POST", lambda w, h: f"/coordinator/rosters/"
+                                  f"{w.rosters[h.id]}/members/{w.members[h.id]}",
+                                  lambda role, which: print_scoped(role, which, ok=400)),
+    "coordinator.volunteer_hours": ("GET", lambda w, h: "/coordinator/volunteer-hours",
+                                    only(COORDINATORS, 200)),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -210,10 +278,14 @@ def test_every_route_is_listed(app):
 @pytest.fixture
 def matrix_world(world):
     """The world plus, for every household, a visit, a print job, an alert, a notification
-    channel of its community and a notification that failed."""
+    channel of its community, a notification that failed, a roster of its own with one
+    member, and a volunteer signing up in its community. The world's volunteer is an
+    approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
-    request_ids, menu, links = {}, {}, {}
+    request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
     relative = factories.user(Role.FAMILY, username="relative")
+    db.session.add(VolunteerProfile(user=world.volunteer, community=world.h1.grid.community,
+                                    status=VolunteerStatus.APPROVED))
     menus.seed_catalogue()
     item = db.session.scalar(select(ServiceItem).where(ServiceItem.name == "量血压"))
     for h in (world.h1, world.h2, world.h3, world.h4):
@@ -253,11 +325,20 @@ def matrix_world(world):
         db.session.add(link)
         db.session.flush()
         links[h.id] = link.id
+        newcomer = factories.user(Role.VOLUNTEER, username=f"newcomer{h.id}")
+        db.session.add(VolunteerProfile(user=newcomer, community=h.grid.community))
+        roster = Roster(name=f"排班{h.id}", community=h.grid.community, weekday=5,
+                        start_time=time(9, 30), households=[h])
+        member = (RosterMember(roster=roster, user=world.volunteer, status=MemberStatus.APPROVED)
+                  if h is world.h1 else RosterMember(roster=roster, user=newcomer))
+        db.session.add_all([roster, member])
+        db.session.flush()
+        rosters[h.id], members[h.id], signups[h.id] = roster.id, member.id, newcomer.id
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
-                           links=links)
+                           links=links, rosters=rosters, members=members, signups=signups)
 
 
 def check(response, expected, household, scope_elders):

@@ -1,6 +1,6 @@
 """Sign-in, sign-out and the language switch."""
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length, Regexp
 
 from carevisits.extensions import db, limiter
 from carevisits.i18n import LANG_COOKIE, LOCALES
@@ -34,6 +34,30 @@ class LoginForm(FlaskForm):
         InputRequired(_l("Enter your username.")), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Enter your password.")), Length(max=200)])
+
+
+class SignUpForm(FlaskForm):
+    """A new account of one's own: the fields volunteers and family members share."""
+
+    username = StringField(_l("Username"), validators=[
+        InputRequired(_l("Enter a username.")),
+        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
+               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+    display_name = StringField(_l("Your name"), validators=[
+        InputRequired(_l("Enter a name.")), Length(max=40)])
+    phone = StringField(_l("Phone"), validators=[
+        InputRequired(_l("Enter a phone number the coordinator can call.")),
+        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(_l("Choose a password.")),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, max=200,
+               message=_l("At least %(min)d characters."))])
+    confirm = PasswordField(_l("Password again"), validators=[
+        EqualTo("password", message=_l("The two passwords differ."))])
+
+
+# Self sign-up is open to anyone: a limit per address keeps scripts from filling the table.
+signup_limit = limiter.limit(lambda: current_app.config["SIGNUPS_PER_ADDRESS"], methods=["POST"])
 
 
 def _login_failed(response) -> bool:
@@ -63,7 +87,7 @@ def home_for(user) -> str:
         return url_for("round.index")
     if user.role == Role.FAMILY:
         return url_for("family.index")
-    return url_for("auth.welcome")
+    return url_for("volunteer.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,7 +107,15 @@ def login():
             target = safe_next(session.pop(NEXT_KEY, None) or request.args.get("next"))
             return redirect(target or home_for(user))
         flash(_l("Wrong username or password."), "error")
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, invite_code=_invite_code())
+
+
+def _invite_code() -> str:
+    """The invite code in the family page that sent here, to carry into the sign-up."""
+    parts = urlsplit(session.get(NEXT_KEY) or request.args.get("next") or "")
+    if parts.path != url_for("family.index"):
+        return ""
+    return parse_qs(parts.query).get("code", [""])[0][:40]
 
 
 @bp.post("/logout")
@@ -106,13 +138,6 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     return redirect(home_for(current_user))
-
-
-@bp.get("/welcome")
-@login_required
-def welcome():
-    """Start page for roles whose own pages are still to come."""
-    return render_template("auth/welcome.html")
 
 
 @bp.get("/lang/<code>")

@@ -15,12 +15,13 @@ from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Role, ServiceItem, ServicePlace
 from carevisits.models.base import utcnow
-from carevisits.services import audit, exports, menus
+from carevisits.services import audit, exports, menus, volunteers
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
 coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)
 EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
-           "requests": (exports.request_rows, "诉求记录")}
+           "requests": (exports.request_rows, "诉求记录"),
+           "volunteer-hours": (volunteers.hours_rows, "志愿服务时长")}
 
 
 class ItemForm(FlaskForm):
@@ -74,7 +75,7 @@ def retire(item_id: int):
     return redirect(url_for("coordinator.services"))
 
 
-def _month() -> exports.Month:
+def month_param() -> exports.Month:
     text = request.args.get("month") or utcnow().astimezone(local_zone()).strftime("%Y-%m")
     try:
         return exports.Month.parse(text)
@@ -86,7 +87,7 @@ def _month() -> exports.Month:
 @coordinator_required
 def summary():
     """The month's deliveries per community and elder, and its requests."""
-    month = _month()
+    month = month_param()
     figures = exports.monthly_summary(current_user, month, local_zone())
     return render_template("coordinator/summary.html", month=month, **figures)
 
@@ -98,7 +99,7 @@ def export(what: str, fmt: str):
     """Deliveries or requests of a month as CSV or XLSX, Chinese headers, in scope only."""
     if what not in EXPORTS or fmt not in ("csv", "xlsx"):
         abort(404)
-    month = _month()
+    month = month_param()
     rows_for, title = EXPORTS[what]
     header, rows = rows_for(current_user, month, local_zone())
     audit.record(current_user, "export", what, None, month=str(month), rows=len(rows),
@@ -112,3 +113,7 @@ def export(what: str, fmt: str):
     return Response(body, mimetype=mimetype, headers={
         "Content-Disposition": f"attachment; filename={what}-{month}.{fmt}"})
 
+
+
+# The volunteer and roster pages register on this blueprint.
+from carevisits.coordinator import volunteer_pages  # noqa: E402,F401

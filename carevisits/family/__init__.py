@@ -11,13 +11,14 @@ from flask import (
     url_for,
 )
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from carevisits.access import roles_required
+from carevisits.auth import SignUpForm, signup_limit
 from carevisits.extensions import db
 from carevisits.models import (
     Alert,
@@ -43,6 +44,40 @@ class AcceptForm(FlaskForm):
 
     code = StringField(_l("Invite code"), validators=[
         InputRequired(_l("Enter the invite code.")), Length(max=40)])
+
+
+class FamilySignUpForm(SignUpForm):
+    """A family account, made with the invite code staff gave."""
+
+    code = StringField(_l("Invite code"), validators=[
+        InputRequired(_l("Enter the invite code.")), Length(max=40)])
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@signup_limit
+def signup():
+    """Create a family account with an invite code; the code links it to the elder."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    form = FamilySignUpForm()
+    if not form.is_submitted() and request.args.get("code"):
+        form.code.data = request.args["code"][:40]
+    error = None
+    if form.validate_on_submit():
+        try:
+            link = family.sign_up(code=form.code.data, username=form.username.data,
+                                  display_name=form.display_name.data, phone=form.phone.data,
+                                  password=form.password.data)
+        except family.FamilyError as err:
+            db.session.rollback()  # no valid code, no account
+            error = str(err)
+        else:
+            db.session.commit()
+            login_user(link.user)
+            flash(_l("You can now follow %(name)s's visits.", name=link.elder.name), "info")
+            return redirect(url_for("family.elder", elder_id=link.elder_id))
+    return render_template("family/signup.html", form=form, error=error), (
+        422 if form.is_submitted() else 200)
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -35,6 +35,15 @@ from carevisits.models.service import (
 )
 from carevisits.models.user import STAFF_ROLES, Role, User
 from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
+from carevisits.models.volunteer import (
+    LIVE_MEMBER_STATUSES,
+    MemberStatus,
+    Roster,
+    RosterHousehold,
+    RosterMember,
+    VolunteerProfile,
+    VolunteerStatus,
+)
 
 __all__ = [
     "OPEN_REQUEST_STATUSES",
@@ -82,4 +91,11 @@ __all__ = [
     "Visit",
     "VisitMethod",
     "VisitRecord",
+    "LIVE_MEMBER_STATUSES",
+    "MemberStatus",
+    "Roster",
+    "RosterHousehold",
+    "RosterMember",
+    "VolunteerProfile",
+    "VolunteerStatus",
 ]

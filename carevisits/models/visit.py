@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from carevisits.extensions import db
 from carevisits.models.base import UTCDateTime, str_enum, utcnow
 from carevisits.models.household import DoorCode, Elder, Household
 from carevisits.models.user import User
+
+if TYPE_CHECKING:
+    from carevisits.models.volunteer import Roster
 
 
 class VisitMethod(enum.StrEnum):
@@ -57,10 +61,15 @@ class Visit(db.Model):
     # When the visit happened: the phone's clock if plausible (queued offline), else the server's.
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # A volunteer's visit is made for a roster and counts toward their hours: the minutes
+    # they gave, or the roster's default, fixed when the visit is recorded.
+    roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"), index=True)
+    duration_minutes: Mapped[int | None] = mapped_column(SmallInteger)
 
     household: Mapped[Household] = relationship()
     visitor: Mapped[User] = relationship()
     door_code: Mapped[DoorCode | None] = relationship()
+    roster: Mapped["Roster | None"] = relationship()
     records: Mapped[list["VisitRecord"]] = relationship(
         back_populates="visit", order_by="VisitRecord.elder_id", cascade="all, delete-orphan"
     )

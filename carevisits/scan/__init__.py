@@ -4,17 +4,19 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 from flask_login import current_user
 from sqlalchemy import select
 
-from carevisits.access import staff_required
+from carevisits.access import roles_required
 from carevisits.auth import NEXT_KEY
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
-from carevisits.models import Household, Mood, Outcome, Visit, VisitMethod
+from carevisits.models import STAFF_ROLES, Household, Mood, Outcome, Role, Visit, VisitMethod
 from carevisits.models.base import utcnow
 from carevisits.scan.forms import ElderRecordForm, VisitForm, read_request, read_services
-from carevisits.services import checkin, doorcodes, menus, requests
+from carevisits.services import checkin, doorcodes, menus, requests, volunteers
 from carevisits.services.scope import can_see_household
 
 bp = Blueprint("scan", __name__)
+VISITORS = frozenset(STAFF_ROLES | {Role.VOLUNTEER})
+visitor_required = roles_required(*VISITORS)
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
@@ -25,7 +27,7 @@ def door(token: str):
         session[NEXT_KEY] = request.path
         return render_template("scan/neutral.html")
     code = doorcodes.find_code(token)
-    if (code is None or not current_user.is_staff
+    if (code is None or current_user.role not in VISITORS
             or not can_see_household(current_user, code.household)):
         return render_template("scan/unavailable.html")
     if code.revoked_at is not None:
@@ -34,7 +36,7 @@ def door(token: str):
 
 
 @bp.route("/visit/<number>", methods=["GET", "POST"])
-@staff_required
+@visitor_required
 def by_number(number: str):
     """Check in by the household number when a card is missing or will not scan."""
     household = _household_in_scope(doorcodes.normalise_household_number(number))
@@ -42,7 +44,7 @@ def by_number(number: str):
 
 
 @bp.get("/visit")
-@staff_required
+@visitor_required
 def find_number():
     """The round page's number box: go to that household's form."""
     number = doorcodes.normalise_household_number(request.args.get("number", ""))
@@ -51,11 +53,12 @@ def find_number():
 
 
 @bp.get("/visits/<int:visit_id>")
-@staff_required
+@visitor_required
 def visit(visit_id: int):
-    """What a visit recorded, with the way back to the round."""
+    """What a visit recorded, with the way back to the round (a volunteer: their own only)."""
     v = db.session.get(Visit, visit_id)
-    if v is None or not can_see_household(current_user, v.household):
+    if (v is None or not can_see_household(current_user, v.household)
+            or (not current_user.is_staff and v.visitor_id != current_user.id)):
         abort(404)
     return render_template("scan/visit.html", visit=v)
 
@@ -72,6 +75,9 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     form = VisitForm()
     now = utcnow()
     today = now.astimezone(local_zone()).date()
+    roster = None
+    if current_user.role == Role.VOLUNTEER:
+        roster = volunteers.roster_for_visit(current_user, household, today)
     elders = [e for e in household.elders if e.active]
     subforms = [(e, ElderRecordForm(prefix=f"e{e.id}")) for e in elders]
     services = {e.id: menus.due_services(e, now, today) for e in elders}
@@ -79,7 +85,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     def page(status=200, error=None):
         return render_template("scan/checkin.html", household=household, form=form,
                                subforms=subforms, method=method, error=error,
-                               services=services, request_kinds=requests.KINDS,
+                               services=services, request_kinds=requests.KINDS, roster=roster,
+                               readings=roster is None or roster.allow_observations,
                                posted=request.form if request.method == "POST" else None,
                                invalid=status == 422 and error is None), status
 
@@ -103,6 +110,7 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
             manual_reason=form.reason.data or "", idempotency_key=form.idempotency_key.data,
             client_time=form.client_datetime(),
             records=[_record_input(e, sub, *extras[e.id]) for e, sub in subforms],
+            roster=roster, duration_minutes=form.minutes.data,
         )
     except checkin.CheckInError as err:
         db.session.rollback()

@@ -81,6 +81,9 @@ class VisitForm(FlaskForm):
     client_time = HiddenField(validators=[Optional(), Length(max=40)])
     reason = StringField(_l("Why was the card not scanned?"), validators=[
         Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))])
+    # Volunteers only: how long the visit took, for their hours.
+    minutes = WholeNumberField(_l("Minutes spent"), validators=[
+        Optional(), _range(checkin.VISIT_MINUTES_RANGE, _l("Minutes"))])
 
     def client_datetime(self) -> datetime | None:
         """The phone's clock at submit time, if it sent a readable one."""

@@ -19,6 +19,8 @@ from carevisits.models import (
     Outcome,
     RequestClass,
     RequestSource,
+    Role,
+    Roster,
     User,
     Visit,
     VisitMethod,
@@ -28,6 +30,8 @@ from carevisits.models.base import utcnow
 from carevisits.services import alerts, audit, menus, requests, schedule
 from carevisits.services.scope import can_see_household
 
+# A volunteer's visit counts for hours: from a quick look-in to a long afternoon.
+VISIT_MINUTES_RANGE = (5, 480)
 # Plausible readings for a home visit; anything outside is a typing mistake.
 SYSTOLIC_RANGE = (60, 260)
 DIASTOLIC_RANGE = (30, 160)
@@ -109,9 +113,13 @@ def find_visit(idempotency_key: str) -> Visit | None:
 
 def record_visit(*, visitor: User, household: Household, records: list[ElderRecordInput],
                  idempotency_key: str, method: VisitMethod, door_code: DoorCode | None = None,
-                 manual_reason: str = "", client_time: datetime | None = None
+                 manual_reason: str = "", client_time: datetime | None = None,
+                 roster: Roster | None = None, duration_minutes: int | None = None
                  ) -> tuple[Visit, bool]:
-    """Record a visit and return it with True, or the earlier visit with this key and False."""
+    """Record a visit and return it with True, or the earlier visit with this key and False.
+
+    A volunteer visits for a roster: readings only where it allows them, and the visit's
+    minutes (or the roster's default) count toward their hours."""
     existing = find_visit(idempotency_key)
     if existing is not None:
         return _same_visit(existing, visitor, household), False
@@ -127,6 +135,10 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         raise CheckInError(_l("Record an outcome for every elder of this household."))
     for rec in records:
         check_record(rec)
+    if visitor.role == Role.VOLUNTEER:
+        duration_minutes = _volunteer_rules(roster, records, duration_minutes)
+    else:
+        roster, duration_minutes = None, None
 
     now = utcnow()
     visit = Visit(
@@ -139,6 +151,8 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         client_time=client_time,
         occurred_at=contact_time(now, client_time),
         idempotency_key=idempotency_key,
+        roster=roster,
+        duration_minutes=duration_minutes,
     )
     visit.records = [
         VisitRecord(elder_id=r.elder_id, outcome=r.outcome, systolic=r.systolic,
@@ -165,6 +179,23 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True
+
+
+def _volunteer_rules(roster: Roster | None, records: list[ElderRecordInput],
+                     minutes: int | None) -> int:
+    """Check a volunteer's visit against its roster; return the minutes it counts."""
+    if roster is None:
+        raise CheckInError(_l("This household is not in your area."))
+    if not roster.allow_observations and any(
+            r.systolic is not None or r.diastolic is not None or r.pulse is not None
+            for r in records):
+        raise CheckInError(_l("Health readings are not recorded on this roster."))
+    if minutes is None:
+        return roster.visit_minutes
+    low, high = VISIT_MINUTES_RANGE
+    if not low <= minutes <= high:
+        raise CheckInError(_l("Minutes must be between %(min)d and %(max)d.", min=low, max=high))
+    return minutes
 
 
 def _deliveries_and_request(visit: Visit, elder: Elder, rec: ElderRecordInput,

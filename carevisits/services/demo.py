@@ -2,7 +2,7 @@
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -18,6 +18,7 @@ from carevisits.models import (
     Grid,
     Household,
     LivingSituation,
+    MemberStatus,
     MenuEntry,
     Mood,
     Outcome,
@@ -25,12 +26,16 @@ from carevisits.models import (
     RequestSource,
     RequestStatus,
     Role,
+    Roster,
+    RosterMember,
     ServiceItem,
     Street,
     User,
     Visit,
     VisitMethod,
     VisitRecord,
+    VolunteerProfile,
+    VolunteerStatus,
 )
 from carevisits.models.base import utcnow
 from carevisits.services import menus, requests, schedule
@@ -110,7 +115,8 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
     menus.seed_catalogue()
     db.session.flush()
     menu = _menus(rng, elders_by_grid)
-    n_visits = _history(rng, grids, workers, elders_by_grid, menu)
+    n_visits = _volunteers(rng, workers, elders_by_grid, menu)
+    n_visits += _history(rng, grids, workers, elders_by_grid, menu)
     _requests(rng, elders_by_grid, workers)
     _family(workers, elders_by_grid)
     return {"households": len(grids) * HOUSEHOLDS_PER_GRID, "elders": n_elders,
@@ -136,6 +142,7 @@ def _accounts(street: Street, grids: list[Grid]) -> dict[int, User]:
         username = "worker" if i == 0 else f"worker{i + 1}"
         workers[grids[gi].id] = add(username, names[i], Role.GRID_WORKER, grid=grids[gi])
     add("volunteer", "陈志愿", Role.VOLUNTEER)
+    add("newvolunteer", "吴热心", Role.VOLUNTEER)  # a sign-up waiting for the coordinator
     add("family", "黄家属", Role.FAMILY)
     db.session.flush()
     return workers
@@ -214,6 +221,37 @@ def _family(workers, households_by_grid) -> None:
     db.session.add(FamilyLink(user=user, elder=elder, relation="女儿", may_see_observations=True))
 
 
+def _volunteers(rng, workers, households_by_grid, menu) -> int:
+    """volunteer: approved, leader of a Saturday roster of five doors on worker's grid, with
+    a month of visits; newvolunteer: a sign-up waiting for the coordinator."""
+    worker = next(w for w in workers.values() if w.username == "worker")
+    community = worker.grid.community
+    users = {u.username: u for u in db.session.scalars(
+        select(User).where(User.role == Role.VOLUNTEER))}
+    volunteer = users["volunteer"]
+    db.session.add_all([
+        VolunteerProfile(user=volunteer, community=community, availability="周六上午",
+                         status=VolunteerStatus.APPROVED, reviewed_at=utcnow()),
+        VolunteerProfile(user=users["newvolunteer"], community=community,
+                         availability="工作日晚上、周日全天"),
+    ])
+    roster = Roster(name="周六上午探访队", community=community, weekday=5,
+                    start_time=time(9, 30), visit_minutes=40, capacity=4, leader=volunteer,
+                    households=households_by_grid[worker.grid_id][1:6])
+    db.session.add_all([roster, RosterMember(roster=roster, user=volunteer,
+                                             status=MemberStatus.APPROVED, decided_at=utcnow())])
+    count = 0
+    for weeks_ago in (1, 2, 3):
+        for hh in roster.households[:3]:
+            at = utcnow() - timedelta(days=7 * weeks_ago, hours=rng.randint(0, 3))
+            visit = _visit(rng, volunteer, hh, at, menu, readings=False)
+            visit.roster, visit.duration_minutes = roster, rng.choice([None, 30, 45, 60])
+            visit.duration_minutes = visit.duration_minutes or roster.visit_minutes
+            db.session.add(visit)
+            count += 1
+    return count
+
+
 def _history(rng, grids, workers, households_by_grid, menu) -> int:
     """A month of visits on each elder's schedule, with the odd gap and missed door."""
     now = utcnow()
@@ -236,7 +274,7 @@ def _history(rng, grids, workers, households_by_grid, menu) -> int:
     return count
 
 
-def _visit(rng, worker: User, hh: Household, at, menu) -> Visit:
+def _visit(rng, worker: User, hh: Household, at, menu, readings: bool = True) -> Visit:
     visit = Visit(household=hh, visitor=worker, method=VisitMethod.SCANNED, server_time=at,
                   client_time=at, occurred_at=at, idempotency_key=f"demo-{uuid.uuid4().hex}")
     roll = rng.random()
@@ -246,7 +284,7 @@ def _visit(rng, worker: User, hh: Household, at, menu) -> Visit:
         rec = VisitRecord(elder=elder, outcome=base, notes="")
         if base in MET_OUTCOMES:
             rec.mood = rng.choice([Mood.GOOD, Mood.GOOD, Mood.FAIR, Mood.LOW])
-            if rng.random() < 0.6:
+            if readings and rng.random() < 0.6:
                 rec.systolic = rng.randint(112, 168)
                 rec.diastolic = rng.randint(68, min(98, rec.systolic - 30))
                 rec.pulse = rng.randint(58, 96)

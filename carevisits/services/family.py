@@ -9,7 +9,7 @@ from sqlalchemy import select
 from carevisits.extensions import db
 from carevisits.models import Elder, FamilyInvite, FamilyLink, Role, User
 from carevisits.models.base import utcnow
-from carevisits.services import audit
+from carevisits.services import accounts, audit
 
 INVITE_DAYS = 7
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a phone
@@ -60,6 +60,18 @@ def accept(code: str, user: User, now: datetime | None = None) -> FamilyLink:
     db.session.flush()
     audit.record(user, "family.accept", "elder", invite.elder_id, invite_id=invite.id)
     return link
+
+
+def sign_up(*, code: str, username: str, display_name: str, phone: str,
+            password: str) -> FamilyLink:
+    """A new family account that redeems its invite at once: no valid code, no account."""
+    try:
+        user = accounts.create_user(actor=None, username=username, display_name=display_name,
+                                    password=password, role=Role.FAMILY,
+                                    scope=accounts.Scope(), phone=phone)
+    except accounts.AccountError as err:
+        raise FamilyError(str(err)) from None
+    return accept(code, user)
 
 
 def revoke(link: FamilyLink, actor: User) -> None:

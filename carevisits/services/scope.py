@@ -3,7 +3,21 @@
 from sqlalchemy import ColumnElement, Select, false, select, true
 
 from carevisits.extensions import db
-from carevisits.models import Community, Elder, Grid, Household, Role, Street, User
+from carevisits.models import (
+    Community,
+    Elder,
+    Grid,
+    Household,
+    MemberStatus,
+    Role,
+    Roster,
+    RosterHousehold,
+    RosterMember,
+    Street,
+    User,
+    VolunteerProfile,
+    VolunteerStatus,
+)
 
 
 def household_scope(user: User) -> ColumnElement[bool]:
@@ -25,8 +39,20 @@ def household_scope(user: User) -> ColumnElement[bool]:
                 .where(Community.street_id == user.street_id)
             )
             return Household.grid_id.in_(grids)
-    # Volunteers and family reach households through rosters and family links only.
+    if user.role == Role.VOLUNTEER:
+        return Household.id.in_(roster_households(user))
+    # Family members reach their elders through family links only, never households.
     return false()
+
+
+def roster_households(user: User) -> Select:
+    """SELECT of the household ids of the open rosters an approved volunteer is a member of."""
+    return (select(RosterHousehold.household_id)
+            .join(Roster, RosterHousehold.roster_id == Roster.id)
+            .join(RosterMember, RosterMember.roster_id == Roster.id)
+            .join(VolunteerProfile, VolunteerProfile.user_id == RosterMember.user_id)
+            .where(RosterMember.user_id == user.id, RosterMember.status == MemberStatus.APPROVED,
+                   Roster.open, VolunteerProfile.status == VolunteerStatus.APPROVED))
 
 
 def scoped_households(user: User) -> Select:
@@ -48,6 +74,24 @@ def can_see_household(user: User, household: Household) -> bool:
     query = select(Household.id).where(Household.id == household.id, household_scope(user))
     return db.session.scalar(query) is not None
 
+
+def community_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on Community rows a coordinator (or admin) manages."""
+    if not user.active:
+        return false()
+    if user.role == Role.ADMIN:
+        return true()
+    if user.role == Role.COORDINATOR and user.community_id:
+        return Community.id == user.community_id
+    if user.role == Role.COORDINATOR and user.street_id:
+        return Community.street_id == user.street_id
+    return false()
+
+
+def managed_communities(user: User) -> list[Community]:
+    """The communities whose volunteers and rosters the user manages, by name."""
+    return list(db.session.scalars(select(Community).where(community_scope(user))
+                                   .order_by(Community.name)))
 
 
 def area_options(user: User) -> dict[str, str]:

@@ -1,0 +1,56 @@
+"""Coordinators' forms for volunteers and rosters."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TimeField
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from carevisits import labels
+from carevisits.models import MemberStatus
+from carevisits.scan.forms import WholeNumberField
+from carevisits.services.checkin import VISIT_MINUTES_RANGE
+from carevisits.services.volunteers import CAPACITY_RANGE, RosterInput
+
+
+class ReviewForm(FlaskForm):
+    """Approve or decline a volunteer's sign-up."""
+
+    decision = StringField(validators=[AnyOf(["approve", "decline"])])
+    note = StringField(_l("Note to the volunteer"), validators=[Length(max=200)])
+
+
+class MemberDecisionForm(FlaskForm):
+    """Approve, decline or remove a roster member."""
+
+    decision = StringField(validators=[AnyOf([MemberStatus.APPROVED, MemberStatus.DECLINED,
+                                              MemberStatus.REMOVED])])
+
+
+class RosterForm(FlaskForm):
+    """A roster's name, time, size, rules and households."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")),
+                                               Length(max=40)])
+    weekday = SelectField(_l("Weekday"), choices=labels.as_choices(labels.WEEKDAYS))
+    start_time = TimeField(_l("Starts at"), validators=[
+        InputRequired(_l("Enter a time such as 09:30."))])
+    visit_minutes = WholeNumberField(_l("Minutes counted per visit"), default=30, validators=[
+        InputRequired(_l("Enter a whole number.")),
+        NumberRange(*VISIT_MINUTES_RANGE, message=_l("Between %(min)d and %(max)d."))])
+    capacity = WholeNumberField(_l("Volunteers (capacity)"), default=4, validators=[
+        InputRequired(_l("Enter a whole number.")),
+        NumberRange(*CAPACITY_RANGE, message=_l("Between %(min)d and %(max)d."))])
+    leader = SelectField(_l("Leader"), coerce=str, validate_choice=True)
+    allow_observations = BooleanField(_l("Volunteers may record blood pressure and pulse"))
+    open = BooleanField(_l("Open: takes applications and visits"), default=True)
+    households = SelectMultipleField(_l("Households"), coerce=int, widget=ListWidget(),
+                                     option_widget=CheckboxInput())
+
+    def to_input(self, community) -> RosterInput:
+        return RosterInput(
+            name=self.name.data, community=community, weekday=int(self.weekday.data),
+            start_time=self.start_time.data, visit_minutes=self.visit_minutes.data,
+            capacity=self.capacity.data, allow_observations=self.allow_observations.data,
+            open=self.open.data, household_ids=self.households.data or [],
+            leader_id=int(self.leader.data) if self.leader.data else None)

@@ -1,0 +1,136 @@
+"""Coordinators' pages for volunteers: sign-ups, rosters and their members, hours."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from carevisits import labels
+from carevisits.coordinator import bp, coordinator_required, month_param
+from carevisits.coordinator.forms import MemberDecisionForm, ReviewForm, RosterForm
+from carevisits.extensions import db
+from carevisits.i18n import local_zone
+from carevisits.models import Community, MemberStatus, Roster, RosterMember, VolunteerStatus
+from carevisits.services import volunteers
+from carevisits.services.scope import community_scope, managed_communities
+
+
+@bp.get("/volunteers")
+@coordinator_required
+def volunteers_page():
+    """Sign-ups waiting for an answer, applications to rosters, and the rosters."""
+    profiles = db.session.scalars(volunteers.signups(current_user)).all()
+    applications = db.session.scalars(
+        select(RosterMember).join(Roster).join(Community)
+        .where(community_scope(current_user), RosterMember.status == MemberStatus.APPLIED)
+        .order_by(RosterMember.applied_at)).all()
+    return render_template(
+        "coordinator/volunteers.html", applications=applications,
+        pending=[p for p in profiles if p.status == VolunteerStatus.PENDING],
+        others=[p for p in profiles if p.status != VolunteerStatus.PENDING],
+        rosters=db.session.scalars(volunteers.managed_rosters(current_user)).all(),
+        communities=managed_communities(current_user), form=ReviewForm())
+
+
+@bp.post("/volunteers/<int:user_id>/review")
+@coordinator_required
+def review_volunteer(user_id: int):
+    """Approve or decline a sign-up."""
+    profile = volunteers.managed_profile(current_user, user_id) or abort(404)
+    form = ReviewForm()
+    if not form.validate():
+        abort(400)
+    volunteers.review(profile, approve=form.decision.data == "approve", actor=current_user,
+                      note=form.note.data or "")
+    db.session.commit()
+    flash(_l("%(name)s: %(status)s.", name=profile.user.display_name,
+             status=_l("approved") if profile.status == VolunteerStatus.APPROVED
+             else _l("declined")), "info")
+    return redirect(url_for("coordinator.volunteers_page"))
+
+
+@bp.route("/rosters/new", methods=["GET", "POST"])
+@coordinator_required
+def new_roster():
+    """A new roster in one of my communities (chosen first, as it fixes the households)."""
+    communities = managed_communities(current_user)
+    chosen = request.args.get("community", type=int)
+    community = next((c for c in communities if c.id == chosen), None)
+    if community is None and len(communities) == 1:
+        community = communities[0]
+    if community is None:
+        return render_template("coordinator/roster_community.html", communities=communities)
+    return _roster_form(None, community)
+
+
+@bp.route("/rosters/<int:roster_id>", methods=["GET", "POST"])
+@coordinator_required
+def roster(roster_id: int):
+    """Change a roster; approve, decline or remove its volunteers."""
+    found = volunteers.managed_roster(current_user, roster_id) or abort(404)
+    return _roster_form(found, found.community)
+
+
+def _roster_form(roster: Roster | None, community: Community):
+    form = RosterForm(obj=roster)
+    members = volunteers.approved_members(roster) if roster else []
+    form.leader.choices = labels.as_choices(
+        {"": "—", **{m.user_id: m.user.display_name for m in members}})
+    form.households.choices = labels.as_choices(
+        {h.id: f"{h.grid.name} · {h.full_address}"
+         for h in volunteers.community_households(community)})
+    if roster is not None and not form.is_submitted():
+        form.leader.data = str(roster.leader_id or "")
+        form.households.data = [h.id for h in roster.households]
+    error = None
+    if form.validate_on_submit():
+        try:
+            saved = volunteers.save_roster(roster, form.to_input(community), current_user)
+        except volunteers.VolunteerError as err:
+            db.session.rollback()
+            error = str(err)
+        else:
+            db.session.commit()
+            flash(_l("Roster saved."), "info")
+            return redirect(url_for("coordinator.roster", roster_id=saved.id))
+    return render_template("coordinator/roster.html", form=form, roster=roster,
+                           community=community, error=error,
+                           decision=MemberDecisionForm()), (422 if form.is_submitted() else 200)
+
+
+@bp.post("/rosters/<int:roster_id>/members/<int:member_id>")
+@coordinator_required
+def decide_member(roster_id: int, member_id: int):
+    """Approve, decline or remove one volunteer of a roster."""
+    found = volunteers.managed_roster(current_user, roster_id) or abort(404)
+    member = db.session.get(RosterMember, member_id)
+    if member is None or member.roster_id != found.id:
+        abort(404)
+    form = MemberDecisionForm()
+    if not form.validate():
+        abort(400)
+    try:
+        volunteers.decide(member, MemberStatus(form.decision.data), current_user)
+    except volunteers.VolunteerError as err:
+        db.session.rollback()
+        flash(str(err), "error")
+    else:
+        db.session.commit()
+        flash(_l("%(name)s: %(status)s.", name=member.user.display_name,
+                 status=MEMBER_DONE[member.status]), "info")
+    if request.form.get("back") == "list":
+        return redirect(url_for("coordinator.volunteers_page"))
+    return redirect(url_for("coordinator.roster", roster_id=found.id))
+
+
+MEMBER_DONE = {MemberStatus.APPROVED: _l("approved"), MemberStatus.DECLINED: _l("declined"),
+               MemberStatus.REMOVED: _l("removed from the roster")}
+
+
+@bp.get("/volunteer-hours")
+@coordinator_required
+def volunteer_hours():
+    """Each volunteer's visits and hours in a month, with the exports."""
+    month = month_param()
+    return render_template("coordinator/hours.html", month=month,
+                           lines=volunteers.monthly_hours(current_user, month, local_zone()))

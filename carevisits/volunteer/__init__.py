@@ -1,0 +1,173 @@
+"""Volunteers (mobile): sign up, join rosters of their community, visit, see their hours."""
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from carevisits import labels
+from carevisits.access import roles_required
+from carevisits.auth import SignUpForm, signup_limit
+from carevisits.extensions import db
+from carevisits.i18n import local_zone
+from carevisits.models import Community, Role, Roster, VolunteerStatus
+from carevisits.models.base import utcnow
+from carevisits.services import volunteers
+from carevisits.services.rounds import round_for
+from carevisits.services.volunteers import AVAILABILITY_MAX
+
+bp = Blueprint("volunteer", __name__, url_prefix="/volunteer")
+volunteer_required = roles_required(Role.VOLUNTEER)
+HOURS_MONTHS = 12
+
+
+class VolunteerSignUpForm(SignUpForm):
+    """Sign-up: who, how to reach them, their community and when they can help."""
+
+    community = SelectField(_l("Community"), coerce=str,
+                            validators=[InputRequired(_l("Choose your community."))])
+    availability = TextAreaField(_l("When can you help?"), validators=[
+        Length(max=AVAILABILITY_MAX, message=_l("At most %(max)d characters.",
+                                                max=AVAILABILITY_MAX))])
+
+
+class ProfileForm(FlaskForm):
+    """A volunteer's own phone number and availability."""
+
+    phone = StringField(_l("Phone"), validators=[
+        InputRequired(_l("Enter a phone number the coordinator can call.")),
+        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
+    availability = TextAreaField(_l("When can you help?"), validators=[
+        Length(max=AVAILABILITY_MAX, message=_l("At most %(max)d characters.",
+                                                max=AVAILABILITY_MAX))])
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@signup_limit
+def signup():
+    """Anyone may sign up; the account can do nothing until a coordinator approves it."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    form = VolunteerSignUpForm()
+    communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+    form.community.choices = labels.as_choices({"": "—", **{c.id: c.name for c in communities}})
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = volunteers.sign_up(
+                username=form.username.data, display_name=form.display_name.data,
+                phone=form.phone.data, password=form.password.data,
+                community=db.session.get(Community, int(form.community.data)),
+                availability=form.availability.data or "")
+        except volunteers.VolunteerError as err:
+            db.session.rollback()
+            error = str(err)
+        else:
+            db.session.commit()
+            login_user(user)
+            return redirect(url_for("volunteer.index"))
+    return render_template("volunteer/signup.html", form=form, error=error), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.get("/")
+@volunteer_required
+def index():
+    """Where my sign-up stands, my rosters and their households, this month's hours."""
+    profile = volunteers.profile_of(current_user) or abort(404)
+    now = utcnow()
+    month_start = now.astimezone(local_zone()).replace(day=1, hour=0, minute=0, second=0,
+                                                       microsecond=0)
+    month = volunteers.hours_by_month(volunteers.my_visits(current_user, month_start),
+                                      local_zone())
+    return render_template("volunteer/index.html", profile=profile,
+                           rosters=volunteers.my_rosters(current_user),
+                           buildings=round_for(current_user), now=now,
+                           month=month[0] if month else None,
+                           approved=profile.status == VolunteerStatus.APPROVED)
+
+
+@bp.get("/rosters")
+@volunteer_required
+def rosters():
+    """The open rosters of my community: how full each is, and where I stand."""
+    return render_template("volunteer/rosters.html", offers=volunteers.offers(current_user),
+                           profile=volunteers.profile_of(current_user))
+
+
+def _offered(roster_id: int) -> Roster:
+    """A roster of the volunteer's own community (anything else is not found)."""
+    profile = volunteers.profile_of(current_user)
+    roster = db.session.get(Roster, roster_id)
+    if roster is None or profile is None or roster.community_id != profile.community_id:
+        abort(404)
+    return roster
+
+
+@bp.post("/rosters/<int:roster_id>/apply")
+@volunteer_required
+def apply(roster_id: int):
+    """Ask to join a roster."""
+    try:
+        volunteers.apply(_offered(roster_id), current_user)
+    except volunteers.VolunteerError as err:
+        db.session.rollback()
+        flash(str(err), "error")
+    else:
+        db.session.commit()
+        flash(_l("Applied. The coordinator will answer."), "info")
+    return redirect(url_for("volunteer.rosters"))
+
+
+@bp.post("/rosters/<int:roster_id>/leave")
+@volunteer_required
+def leave(roster_id: int):
+    """Take back an application, or leave a roster."""
+    member = volunteers.live_membership(current_user, _offered(roster_id))
+    if member is not None:
+        volunteers.withdraw(member, current_user)
+        db.session.commit()
+        flash(_l("Done: you are no longer on this roster."), "info")
+    return redirect(url_for("volunteer.rosters"))
+
+
+@bp.get("/rosters/<int:roster_id>")
+@volunteer_required
+def roster(roster_id: int):
+    """A roster I am on: its members and its households."""
+    found = _offered(roster_id)
+    if found not in volunteers.my_rosters(current_user):
+        abort(404)
+    return render_template("volunteer/roster.html", roster=found,
+                           members=volunteers.approved_members(found))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@volunteer_required
+def profile():
+    """My phone number and when I can help."""
+    mine = volunteers.profile_of(current_user) or abort(404)
+    form = ProfileForm(data={"phone": current_user.phone, "availability": mine.availability})
+    if form.validate_on_submit():
+        volunteers.update_profile(current_user, phone=form.phone.data,
+                                  availability=form.availability.data or "")
+        db.session.commit()
+        flash(_l("Saved."), "info")
+        return redirect(url_for("volunteer.profile"))
+    return render_template("volunteer/profile.html", form=form, profile=mine), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.get("/hours")
+@volunteer_required
+def hours():
+    """My roster visits of the last year, with minutes per visit and per month."""
+    since = utcnow() - timedelta(days=HOURS_MONTHS * 31)
+    visits = volunteers.my_visits(current_user, since)
+    return render_template("volunteer/hours.html", visits=visits,
+                           months=volunteers.hours_by_month(visits, local_zone()))
