@@ -116,6 +116,30 @@ def test_family_can_raise_a_request_only_for_their_own_elder(client, world):
     assert count(ServiceRequest) == 1
 
 
+def test_a_message_reaches_the_worker_and_the_answer_comes_back(app, world):
+    elder, other = world.h1.elders[0], world.h2.elders[0]
+    _linked(world, elder)
+    relative, worker = app.test_client(), app.test_client()
+    login(relative, world.family)
+    text = {"text": "下周六我回来看妈妈，请不用上门"}
+    assert relative.post(f"/family/elders/{other.id}/messages", data=text).status_code == 404
+    empty = relative.post(f"/family/elders/{elder.id}/messages", data={"text": " "},
+                          follow_redirects=True)
+    assert "请写下留言内容。" in empty.get_data(as_text=True) and count(ServiceRequest) == 0
+    sent = relative.post(f"/family/elders/{elder.id}/messages", data=text, follow_redirects=True)
+    assert world.worker.display_name in sent.get_data(as_text=True)
+    message = latest(ServiceRequest)
+    assert (message.kind, message.owner_id, message.source) == (
+        "家属留言", world.worker.id, RequestSource.FAMILY)
+    assert message.deadline - message.raised_at == timedelta(days=1)
+    login(worker, world.worker)
+    assert text["text"] in worker.get("/requests/").get_data(as_text=True)
+    answer = "好的，周六由您陪伴，我们周日再上门"
+    assert worker.post(f"/requests/{message.id}",
+                       data={"status": "resolved", "note": answer}).status_code == 302
+    assert answer in relative.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+
+
 def test_the_invite_qr_code_opens_the_family_page_with_the_code(client, world):
     login(client, world.worker)
     page = client.post(f"/elders/{world.h1.elders[0].id}/invites",

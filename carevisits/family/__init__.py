@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField
-from wtforms.validators import InputRequired, Length
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, signup_limit
@@ -24,6 +24,7 @@ from carevisits.models import (
     Alert,
     AlertStatus,
     Delivery,
+    RequestClass,
     RequestSource,
     Role,
     ServiceRequest,
@@ -32,7 +33,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import charts, family
+from carevisits.services import audit, charts, family, requests
 from carevisits.services.rounds import elder_history
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -44,6 +45,14 @@ class AcceptForm(FlaskForm):
 
     code = StringField(_l("Invite code"), validators=[
         InputRequired(_l("Enter the invite code.")), Length(max=40)])
+
+
+class MessageForm(FlaskForm):
+    """A few words for the elder's worker."""
+
+    text = TextAreaField(_l("Message"), validators=[
+        DataRequired(_l("Write your message.")),
+        Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
 
 
 class FamilySignUpForm(SignUpForm):
@@ -134,7 +143,7 @@ def elder(elder_id: int):
                                 str(_l("Blood pressure, last readings")))
     return render_template("family/elder.html", link=link, history=history, chart=chart,
                            delivered=delivered, alerts=open_alerts, requests=my_requests,
-                           form=RaiseForm(), now=utcnow())
+                           form=RaiseForm(), message_form=MessageForm(), now=utcnow())
 
 
 @bp.post("/elders/<int:elder_id>/requests")
@@ -143,4 +152,26 @@ def raise_request(elder_id: int):
     """Ask for help for my elder; it goes to their grid worker with a 7123 deadline."""
     if RaiseForm().raise_for(_link(elder_id).elder, RequestSource.FAMILY) is not None:
         flash(_l("Your request was sent to the community."), "info")
+    return redirect(url_for("family.elder", elder_id=elder_id))
+
+
+@bp.post("/elders/<int:elder_id>/messages")
+@family_required
+def send_message(elder_id: int):
+    """A message to my elder's worker, answered in writing within a day."""
+    link = _link(elder_id)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for("family.elder", elder_id=elder_id))
+    message = requests.raise_request(
+        link.elder, kind=requests.MESSAGE_KIND, description=form.text.data,
+        request_class=RequestClass.SMALL, source=RequestSource.FAMILY, actor=current_user)
+    db.session.flush()
+    audit.record(current_user, "request.create", "request", message.id)
+    db.session.commit()
+    flash(_l("Your message was sent to %(name)s, who will answer here within a day.",
+             name=message.owner.display_name if message.owner else _l("the community")), "info")
     return redirect(url_for("family.elder", elder_id=elder_id))

@@ -26,6 +26,9 @@ from carevisits.services import alerts
 from carevisits.services.scope import household_scope
 
 KINDS = ["生活照料", "医疗健康", "房屋维修", "政策咨询", "邻里纠纷", "其他"]
+# A family member's message to the worker: a small request, so that it has an owner, a
+# one-day deadline and a written answer the family reads back.
+MESSAGE_KIND = "家属留言"
 DESCRIPTION_MAX = 2000
 # Which status may follow which.
 NEXT = {
@@ -64,7 +67,7 @@ def raise_request(elder: Elder, *, kind: str, description: str, request_class: R
     if len(description) > DESCRIPTION_MAX:
         raise RequestError(_l("The description is limited to %(n)d characters.",
                               n=DESCRIPTION_MAX))
-    if kind not in KINDS:
+    if kind not in KINDS and not (kind == MESSAGE_KIND and source == RequestSource.FAMILY):
         raise RequestError(_l("Choose a kind of request."))
     at = at or utcnow()
     request = ServiceRequest(elder=elder, kind=kind, description=description,
