@@ -13,7 +13,7 @@ CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 
 run: setup db
 	@echo "Open http://$(HOST):$(PORT) — demo sign-ins: admin, coordinator, worker, worker2,"
-	@echo "volunteer, family; password carevisits-demo (demo data only)."
+	@echo "volunteer, newvolunteer, family; password carevisits-demo (demo data only)."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup system-deps

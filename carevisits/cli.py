@@ -40,7 +40,7 @@ def demo_command(if_empty: bool):
         click.echo("Demo data loaded: {households} households, {elders} elders, "
                    "{visits} visits.".format(**added))
     click.echo(f"Demo sign-ins (password '{demo.DEMO_PASSWORD}'): admin, coordinator, "
-               "worker, worker2, volunteer, family")
+               "worker, worker2, volunteer, newvolunteer, family")
 
 
 codes = AppGroup("codes", help="Door codes of households.")
