@@ -30,8 +30,8 @@ class MemberDecisionForm(FlaskForm):
 class RosterForm(FlaskForm):
     """A roster's name, time, size, rules and households."""
 
-    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")),
-                                               Length(max=40)])
+    name = StringField(_l("Roster name"), validators=[InputRequired(_l("Enter a name.")),
+                                                      Length(max=40)])
     weekday = SelectField(_l("Weekday"), choices=labels.as_choices(labels.WEEKDAYS))
     start_time = TimeField(_l("Starts at"), validators=[
         InputRequired(_l("Enter a time such as 09:30."))])
@@ -44,7 +44,8 @@ class RosterForm(FlaskForm):
     leader = SelectField(_l("Leader"), coerce=str, validate_choice=True)
     allow_observations = BooleanField(_l("Volunteers may record blood pressure and pulse"))
     open = BooleanField(_l("Open: takes applications and visits"), default=True)
-    households = SelectMultipleField(_l("Households"), coerce=int, widget=ListWidget(),
+    households = SelectMultipleField(_l("Households"), coerce=int,
+                                     widget=ListWidget(prefix_label=False),
                                      option_widget=CheckboxInput())
 
     def to_input(self, community) -> RosterInput:

@@ -77,7 +77,7 @@ def _roster_form(roster: Roster | None, community: Community):
     form.leader.choices = labels.as_choices(
         {"": "—", **{m.user_id: m.user.display_name for m in members}})
     form.households.choices = labels.as_choices(
-        {h.id: f"{h.grid.name} · {h.full_address}"
+        {h.id: " · ".join([h.grid.name, h.full_address, *(e.name for e in h.elders if e.active)])
          for h in volunteers.community_households(community)})
     if roster is not None and not form.is_submitted():
         form.leader.data = str(roster.leader_id or "")
