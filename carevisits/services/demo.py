@@ -2,11 +2,12 @@
 
 import random
 import uuid
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models import (
     MET_OUTCOMES,
     CareLevel,
@@ -241,9 +242,12 @@ def _volunteers(rng, workers, households_by_grid, menu) -> int:
     db.session.add_all([roster, RosterMember(roster=roster, user=volunteer,
                                              status=MemberStatus.APPROVED, decided_at=utcnow())])
     count = 0
-    for weeks_ago in (1, 2, 3):
-        for hh in roster.households[:3]:
-            at = utcnow() - timedelta(days=7 * weeks_ago, hours=rng.randint(0, 3))
+    today = utcnow().astimezone(local_zone()).date()
+    last_saturday = today - timedelta(days=(today.weekday() - roster.weekday - 1) % 7 + 1)
+    for weeks_ago in (0, 1, 2):
+        day = last_saturday - timedelta(weeks=weeks_ago)
+        for i, hh in enumerate(roster.households[:3]):
+            at = datetime.combine(day, time(9, 40), local_zone()) + timedelta(minutes=25 * i)
             visit = _visit(rng, volunteer, hh, at, menu, readings=False)
             visit.roster, visit.duration_minutes = roster, rng.choice([None, 30, 45, 60])
             visit.duration_minutes = visit.duration_minutes or roster.visit_minutes
