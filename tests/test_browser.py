@@ -13,7 +13,19 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from carevisits.extensions import db
-from carevisits.models import Outcome, ServiceRequest, Visit, VisitMethod, VisitRecord
+from carevisits.i18n import local_zone
+from carevisits.models import (
+    Outcome,
+    Role,
+    Roster,
+    ServiceRequest,
+    User,
+    Visit,
+    VisitMethod,
+    VisitRecord,
+    VolunteerProfile,
+    VolunteerStatus,
+)
 from carevisits.services import family
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
@@ -334,12 +346,173 @@ def test_family_journey_on_a_phone(browser, live_server, phone, world):
     log = phone.locator("ul.visits li").first.inner_text()
     assert world.worker.display_name in log and "128/80" in log
 
-    phone.locator("details summary", has_text="向社区求助").tap()
-    phone.locator("textarea[name=description]").fill("家里的灯坏了，妈妈够不着")
+    ask = phone.locator("details", has=phone.locator("summary", has_text="向社区求助"))
+    ask.locator("summary").tap()
+    ask.locator("textarea[name=description]").fill("家里的灯坏了，妈妈够不着")
     with phone.expect_navigation():
-        phone.locator("form button.primary[type=submit]").tap()
+        ask.locator("button.primary[type=submit]").tap()
     assert "诉求已发送给社区" in phone.content()
     db.session.rollback()
     request = db.session.scalar(select(ServiceRequest))
     assert request.description == "家里的灯坏了，妈妈够不着" and request.owner_id == world.worker.id
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_volunteer_journey_on_a_phone(app, browser, live_server, phone, world):
+    """A volunteer signs up on a phone; a coordinator approves them, makes a roster and
+    approves their application; the volunteer scans a roster household's card, records the
+    visit with its minutes and sees their hours, which the coordinator sees too."""
+    community = world.communities[0]  # 甲社区: h1 (two elders) and h2 ...
+    off_roster = factories.household(world.grids[0], building="7")  # ... and one left off
+    db.session.commit()
+    h1, h2 = world.h1, world.h2
+    name, phone_number, username = "志愿者小李", "139 1234 5678", "xiaoli"
+    password = "volunteer-pass-1"
+    roster_name = "周六上午甲社区"
+
+    # The volunteer signs up on their phone and is told to wait for a coordinator.
+    page = phone
+    page.goto(f"{live_server}/volunteer/signup")
+    no_horizontal_scroll(page)
+    page.locator("#display_name").fill(name)
+    page.locator("#phone").fill(phone_number)
+    page.locator("#community").select_option(str(community.id))
+    page.locator("#availability").fill("周六上午")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#confirm").fill(password)
+    with page.expect_navigation():
+        page.locator("main form button.primary[type=submit]").tap()
+    assert page.url == f"{live_server}/volunteer/", page.content()
+    assert page.locator("h1").inner_text() == translated(app, "Thank you for signing up")
+    waiting = page.locator("main section.card").inner_text()
+    assert community.name in waiting and phone_number in waiting
+    db.session.rollback()
+    volunteer = db.session.scalar(select(User).where(User.username == username))
+    assert volunteer.role == Role.VOLUNTEER
+    assert db.session.get(VolunteerProfile, volunteer.id).status == VolunteerStatus.PENDING
+
+    office = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
+                                 timezone_id="Asia/Shanghai",
+                                 has_touch=True)  # sign_in() taps, as on a phone
+    office.set_default_timeout(TIMEOUT_MS)
+    try:
+        desk = office.new_page()
+        # A coordinator of the street approves the sign-up ...
+        sign_in(desk, live_server, world.coordinator)
+        desk.goto(f"{live_server}/coordinator/volunteers")
+        signup = desk.locator("li", has_text=name).filter(
+            has=desk.locator("button[name=decision][value=approve]"))
+        assert phone_number in signup.inner_text()
+        with desk.expect_navigation():
+            signup.locator("button[name=decision][value=approve]").click()
+        assert name in desk.locator("p.flash").inner_text()
+
+        # ... and makes a roster of two of the community's three households, without
+        # blood pressure for volunteers.
+        with desk.expect_navigation():
+            desk.locator("a[href$='/coordinator/rosters/new']").first.click()
+        with desk.expect_navigation():  # a street's coordinator picks the community first
+            desk.locator("main a.button", has_text=community.name).click()
+        assert f"community={community.id}" in desk.url
+        desk.locator("#name").fill(roster_name)
+        desk.locator("#weekday").select_option("5")
+        desk.locator("#start_time").fill("09:30")
+        desk.locator("#capacity").fill("3")
+        assert not desk.locator("#allow_observations").is_checked()
+        assert desk.locator("input[name=households]").count() == 3
+        for household in (h1, h2):
+            desk.locator(f"input[name=households][value='{household.id}']").check()
+        with desk.expect_navigation():
+            desk.get_by_role("button", name=translated(app, "Save roster")).click()
+        assert re.search(r"/coordinator/rosters/\d+$", desk.url), desk.content()
+        db.session.rollback()
+        roster = db.session.scalar(select(Roster).where(Roster.name == roster_name))
+        assert roster.community_id == community.id and not roster.allow_observations
+        assert sorted(h.id for h in roster.households) == sorted([h1.id, h2.id])
+
+        # The volunteer finds it under 排班 and applies.
+        page.goto(f"{live_server}/volunteer/")
+        with page.expect_navigation():
+            page.locator("nav.tabs a", has_text=translated(app, "Rosters")).tap()
+        offer = page.locator("li.roster", has_text=roster_name)
+        with page.expect_navigation():
+            offer.get_by_role("button", name=translated(app, "Apply to join")).tap()
+        assert offer.locator(".badge").inner_text() == translated(app, "Applied")
+        no_horizontal_scroll(page)
+
+        # The coordinator approves the application from the volunteers page.
+        desk.goto(f"{live_server}/coordinator/volunteers")
+        application = desk.locator("li", has_text=roster_name).filter(
+            has=desk.locator("button[name=decision][value=approved]"))
+        assert name in application.inner_text()
+        with desk.expect_navigation():
+            application.locator("button[name=decision][value=approved]").click()
+        assert name in desk.locator("p.flash").inner_text()
+        assert desk.locator("button[name=decision][value=approved]").count() == 0
+
+        page.reload()
+        assert offer.locator(".badge").inner_text() == translated(app, "Member")
+
+        # At the door of a roster household: the volunteer form, minutes, no readings.
+        door = live_server + door_path(h1)
+        page.goto(door)
+        assert page.locator("form#checkin").is_visible()
+        badge = translated(app, "Volunteer visit · %(roster)s") % {"roster": roster_name}
+        assert page.locator("p.badge").inner_text() == badge
+        assert page.locator("input[name$='-systolic'], input[name$='-diastolic'], "
+                            "input[name$='-pulse']").count() == 0
+        no_horizontal_scroll(page)
+        first, second = h1.elders
+        choose(page, first, "met_well")
+        choose(page, second, "met_concern")
+        minutes = page.locator("#minutes")
+        minutes.tap()
+        minutes.press_sequentially("45")
+        with page.expect_navigation():
+            page.locator("#checkin button[type=submit]").tap()
+        assert re.search(r"/visits/\d+$", page.url), page.content()
+        assert page.locator("h1").inner_text() == translated(app, "Visit recorded")
+        assert "计入服务时长：45 分钟" in page.locator("main").inner_text()
+        assert page.locator("ul.records li").count() == 2
+
+        db.session.rollback()
+        visit = db.session.scalar(select(Visit))
+        assert (visit.visitor_id, visit.roster_id, visit.duration_minutes) == (
+            volunteer.id, roster.id, 45)
+        assert all(r.systolic is None for r in visit.records)
+        month = visit.occurred_at.astimezone(local_zone()).strftime("%Y-%m")
+
+        # The volunteer's hours: this month, one visit, 0.8 hours (45 minutes).
+        with page.expect_navigation():
+            page.locator("main a.button.primary").tap()  # back to my rosters
+        assert page.url == f"{live_server}/volunteer/"
+        assert "0.8" in page.locator("main p.figure").inner_text()
+        with page.expect_navigation():
+            page.locator("nav.tabs a", has_text=translated(app, "My hours")).tap()
+        row = page.locator("table.figures tbody tr")
+        assert row.count() == 1
+        assert row.locator("td").all_inner_texts() == [month, "1", "0.8"]
+        assert "45" in page.locator("ul.history").inner_text()
+        no_horizontal_scroll(page)
+
+        # A household of the community that is not on the roster: the neutral page, the
+        # same as for a made-up code, with nothing of the household on it.
+        page.goto(live_server + door_path(off_roster))
+        refused = page.content()
+        assert page.locator("form#checkin").count() == 0
+        assert page.locator("h1").inner_text() == translated(app, "Community service code")
+        for secret in [off_roster.full_address, off_roster.number,
+                       *(e.name for e in off_roster.elders)]:
+            assert secret not in refused
+        page.goto(live_server + "/c/" + "x" * len(off_roster.code.token))
+        assert page.content() == refused
+        assert visit_count() == 1
+
+        # The coordinator's monthly hours: the volunteer with one visit.
+        desk.goto(f"{live_server}/coordinator/volunteer-hours")
+        line = desk.locator("table.list tbody tr", has_text=name)
+        assert line.locator("td").all_inner_texts() == [name, phone_number, community.name,
+                                                        "1", "0.8"]
+    finally:
+        office.close()

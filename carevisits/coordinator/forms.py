@@ -41,7 +41,8 @@ class RosterForm(FlaskForm):
     capacity = WholeNumberField(_l("Volunteers (capacity)"), default=4, validators=[
         InputRequired(_l("Enter a whole number.")),
         NumberRange(*CAPACITY_RANGE, message=_l("Between %(min)d and %(max)d."))])
-    leader = SelectField(_l("Leader"), coerce=str, validate_choice=True)
+    # A new roster's page has no leader field (no members yet): nothing sent is no leader.
+    leader = SelectField(_l("Leader"), coerce=str, default="", validate_choice=True)
     allow_observations = BooleanField(_l("Volunteers may record blood pressure and pulse"))
     open = BooleanField(_l("Open: takes applications and visits"), default=True)
     households = SelectMultipleField(_l("Households"), coerce=int,
