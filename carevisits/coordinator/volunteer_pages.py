@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from carevisits import labels
-from carevisits.coordinator import bp, coordinator_required, month_param
+from carevisits.coordinator.blueprint import bp, coordinator_required, month_param
 from carevisits.coordinator.forms import MemberDecisionForm, ReviewForm, RosterForm
 from carevisits.extensions import db
 from carevisits.i18n import local_zone

@@ -44,18 +44,25 @@ def sign_up(*, username: str, display_name: str, phone: str, password: str,
     """A new volunteer account, pending until a coordinator of the community approves it."""
     if not phone.strip():
         raise VolunteerError(_l("Enter a phone number the coordinator can call."))
-    _check_availability(availability)
     try:
         user = accounts.create_user(actor=None, username=username, display_name=display_name,
                                     password=password, role=Role.VOLUNTEER,
                                     scope=accounts.Scope(), phone=phone)
     except accounts.AccountError as err:
         raise VolunteerError(str(err)) from None
-    db.session.add(VolunteerProfile(user=user, community=community,
-                                    availability=availability.strip()))
+    start_profile(user, community, availability)
+    return user
+
+
+def start_profile(user: User, community: Community, availability: str) -> VolunteerProfile:
+    """The sign-up of a volunteer account: pending until a coordinator of the community
+    approves it."""
+    _check_availability(availability)
+    profile = VolunteerProfile(user=user, community=community, availability=availability.strip())
+    db.session.add(profile)
     db.session.flush()
     audit.record(user, "volunteer.sign_up", "user", user.id, community_id=community.id)
-    return user
+    return profile
 
 
 def _check_availability(text: str) -> None:

@@ -37,7 +37,10 @@ class VolunteerSignUpForm(SignUpForm):
 
 
 class ProfileForm(FlaskForm):
-    """A volunteer's own phone number and availability."""
+    """A volunteer's own phone number and availability (and, the first time, community)."""
+
+    community = SelectField(_l("Community"), coerce=str,
+                            validators=[InputRequired(_l("Choose your community."))])
 
     phone = StringField(_l("Phone"), validators=[
         InputRequired(_l("Enter a phone number the coordinator can call.")),
@@ -54,8 +57,7 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
     form = VolunteerSignUpForm()
-    communities = db.session.scalars(select(Community).order_by(Community.name)).all()
-    form.community.choices = labels.as_choices({"": "—", **{c.id: c.name for c in communities}})
+    form.community.choices = _community_choices()
     error = None
     if form.validate_on_submit():
         try:
@@ -75,11 +77,18 @@ def signup():
         422 if form.is_submitted() else 200)
 
 
+def _community_choices():
+    communities = db.session.scalars(select(Community).order_by(Community.name)).all()
+    return labels.as_choices({"": "—", **{c.id: c.name for c in communities}})
+
+
 @bp.get("/")
 @volunteer_required
 def index():
     """Where my sign-up stands, my rosters and their households, this month's hours."""
-    profile = volunteers.profile_of(current_user) or abort(404)
+    profile = volunteers.profile_of(current_user)
+    if profile is None:  # an account an admin made: the sign-up is finished on the profile
+        return redirect(url_for("volunteer.profile"))
     now = utcnow()
     month_start = now.astimezone(local_zone()).replace(day=1, hour=0, minute=0, second=0,
                                                        microsecond=0)
@@ -96,8 +105,11 @@ def index():
 @volunteer_required
 def rosters():
     """The open rosters of my community: how full each is, and where I stand."""
+    profile = volunteers.profile_of(current_user)
+    if profile is None:
+        return redirect(url_for("volunteer.profile"))
     return render_template("volunteer/rosters.html", offers=volunteers.offers(current_user),
-                           profile=volunteers.profile_of(current_user))
+                           profile=profile)
 
 
 def _offered(roster_id: int) -> Roster:
@@ -150,15 +162,25 @@ def roster(roster_id: int):
 @bp.route("/profile", methods=["GET", "POST"])
 @volunteer_required
 def profile():
-    """My phone number and when I can help."""
-    mine = volunteers.profile_of(current_user) or abort(404)
-    form = ProfileForm(data={"phone": current_user.phone, "availability": mine.availability})
+    """My phone number and when I can help; an account without a sign-up picks its community
+    here, and waits for approval like any sign-up."""
+    mine = volunteers.profile_of(current_user)
+    form = ProfileForm(data={"phone": current_user.phone,
+                             "availability": mine.availability if mine else ""})
+    if mine is None:
+        form.community.choices = _community_choices()
+    else:
+        del form.community
     if form.validate_on_submit():
+        if mine is None:
+            volunteers.start_profile(current_user,
+                                     db.session.get(Community, int(form.community.data)),
+                                     form.availability.data or "")
         volunteers.update_profile(current_user, phone=form.phone.data,
                                   availability=form.availability.data or "")
         db.session.commit()
         flash(_l("Saved."), "info")
-        return redirect(url_for("volunteer.profile"))
+        return redirect(url_for("volunteer.index" if mine is None else "volunteer.profile"))
     return render_template("volunteer/profile.html", form=form, profile=mine), (
         422 if form.is_submitted() else 200)
 

@@ -1,0 +1,104 @@
+"""Coordinators' office pages: the service catalogue, monthly figures and exports."""
+
+from flask import Response, abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired, Length
+
+from carevisits import labels
+from carevisits.coordinator.blueprint import bp, coordinator_required, month_param
+from carevisits.database import takes_write_lock
+from carevisits.extensions import db
+from carevisits.i18n import local_zone
+from carevisits.models import ServiceItem, ServicePlace
+from carevisits.services import audit, exports, menus, volunteers
+
+EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
+           "requests": (exports.request_rows, "诉求记录"),
+           "volunteer-hours": (volunteers.hours_rows, "志愿服务时长")}
+
+
+class ItemForm(FlaskForm):
+    """A new service for the catalogue."""
+
+    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")),
+                                               Length(max=40)])
+    category = StringField(_l("Category"), validators=[InputRequired(_l("Enter a category.")),
+                                                       Length(max=40)])
+    unit = StringField(_l("Unit"), default="次", validators=[InputRequired(), Length(max=10)])
+    place = SelectField(_l("Where"), choices=labels.as_choices(labels.PLACES))
+
+
+@bp.route("/services", methods=["GET", "POST"])
+@coordinator_required
+def services():
+    """The service catalogue: add, retire, bring back."""
+    form = ItemForm()
+    if form.validate_on_submit():
+        name = form.name.data.strip()
+        if db.session.scalar(select(ServiceItem.id).where(ServiceItem.name == name)):
+            form.name.errors = [_l("This service is already in the catalogue.")]
+        else:
+            db.session.add(ServiceItem(name=name, category=form.category.data.strip(),
+                                       unit=form.unit.data.strip(),
+                                       place=ServicePlace(form.place.data)))
+            audit.record(current_user, "service.create", "service_item", None, name=name)
+            db.session.commit()
+            flash(_l("Service added."), "info")
+            return redirect(url_for("coordinator.services"))
+    items = db.session.scalars(select(ServiceItem).order_by(ServiceItem.retired,
+                                                            ServiceItem.category,
+                                                            ServiceItem.name)).all()
+    return render_template("coordinator/services.html", items=items, form=form), (
+        422 if form.is_submitted() else 200)
+
+
+@bp.post("/services/<int:item_id>/retire")
+@coordinator_required
+def retire(item_id: int):
+    """Retire a service (or bring it back); one never used is deleted instead."""
+    item = db.session.get(ServiceItem, item_id) or abort(404)
+    if not item.retired and not menus.item_used(item):
+        db.session.delete(item)
+        audit.record(current_user, "service.delete", "service_item", item_id)
+    else:
+        item.retired = not item.retired
+        audit.record(current_user, "service.retire" if item.retired else "service.restore",
+                     "service_item", item_id)
+    db.session.commit()
+    return redirect(url_for("coordinator.services"))
+
+
+@bp.get("/summary")
+@coordinator_required
+def summary():
+    """The month's deliveries per community and elder, and its requests."""
+    month = month_param()
+    figures = exports.monthly_summary(current_user, month, local_zone())
+    return render_template("coordinator/summary.html", month=month, **figures)
+
+
+@bp.get("/exports/<what>.<fmt>")
+@coordinator_required
+@takes_write_lock
+def export(what: str, fmt: str):
+    """Deliveries or requests of a month as CSV or XLSX, Chinese headers, in scope only."""
+    if what not in EXPORTS or fmt not in ("csv", "xlsx"):
+        abort(404)
+    month = month_param()
+    rows_for, title = EXPORTS[what]
+    header, rows = rows_for(current_user, month, local_zone())
+    audit.record(current_user, "export", what, None, month=str(month), rows=len(rows),
+                 format=fmt)
+    db.session.commit()
+    if fmt == "csv":
+        body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
+    else:
+        body = exports.to_xlsx(header, rows, title)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename={what}-{month}.{fmt}"})
+
