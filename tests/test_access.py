@@ -236,6 +236,8 @@ ROUTES = {
                       staff_scoped(422)),
     "elders.revoke_family": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/family/"
                              f"{w.links[h.id]}/revoke", staff_scoped("redirect")),
+    "family.export_visits": ("GET", lambda w, h: f"/family/elders/{h.elders[0].id}/visits.csv",
+                             family_only(200)),
     "family.send_message": ("POST", lambda w, h: f"/family/elders/{h.elders[0].id}/messages",
                             family_only("redirect")),
     "family.signup": ("GET", lambda w, h: "/family/signup", anonymous_only),

@@ -1,8 +1,12 @@
 """Family links: single-use expiring invites, revocation that ends access at once, and a
 family member who sees their own elder and nobody else."""
 
+import csv
+import io
 import re
 from datetime import timedelta
+
+import openpyxl
 
 from carevisits.extensions import db
 from carevisits.models import (
@@ -138,6 +142,43 @@ def test_a_message_reaches_the_worker_and_the_answer_comes_back(app, world):
     assert worker.post(f"/requests/{message.id}",
                        data={"status": "resolved", "note": answer}).status_code == 302
     assert answer in relative.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+
+
+def test_the_visit_log_download_has_readings_only_if_allowed(client, world):
+    elder = world.h1.elders[0]
+    _linked(world, elder)
+    login(client, world.family)
+    plain = client.get(f"/family/elders/{elder.id}/visits.csv")
+    assert plain.status_code == 200 and plain.mimetype == "text/csv"
+    header, *rows = csv.reader(io.StringIO(plain.get_data().decode("utf-8-sig")))
+    assert header == ["时间", "上门人员", "身份", "情况", "精神状态", "服务"]
+    assert rows and all(r[1] == world.worker.display_name and r[2] == "网格员" for r in rows)
+    assert "142/88" not in plain.get_data().decode("utf-8-sig")
+    db.session.rollback()
+    latest(FamilyLink).may_see_observations = True
+    db.session.commit()
+    sheet = openpyxl.load_workbook(io.BytesIO(
+        client.get(f"/family/elders/{elder.id}/visits.xlsx").get_data())).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][4:6] == ("血压", "脉搏") and values[1][4] == "142/88"
+
+
+def test_another_elder_is_the_same_not_found_on_every_family_page(client, world):
+    mine, theirs = world.h1.elders[0], world.h2.elders[0]
+    _linked(world, mine)
+    login(client, world.family)
+    pages = [("GET", "/family/elders/{}"), ("GET", "/family/elders/{}/visits.csv"),
+             ("GET", "/family/elders/{}/visits.xlsx"), ("POST", "/family/elders/{}/requests"),
+             ("POST", "/family/elders/{}/messages")]
+    for method, page in pages:
+        answers = [client.open(page.format(elder_id), method=method)
+                   for elder_id in (theirs.id, 999999)]
+        assert [a.status_code for a in answers] == [404, 404], page
+        # The same page, but for the address itself in the language links.
+        bodies = [a.get_data(as_text=True).replace(page.format(elder_id), "")
+                  for a, elder_id in zip(answers, (theirs.id, 999999), strict=True)]
+        assert bodies[0] == bodies[1], page
+    assert count(ServiceRequest) == 0
 
 
 def test_the_invite_qr_code_opens_the_family_page_with_the_code(client, world):

@@ -1,6 +1,6 @@
 """Coordinators' office pages: the service catalogue, monthly figures and exports."""
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -14,6 +14,7 @@ from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import ServiceItem, ServicePlace
+from carevisits.responses import spreadsheet
 from carevisits.services import audit, exports, menus, volunteers
 
 EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
@@ -94,11 +95,4 @@ def export(what: str, fmt: str):
     audit.record(current_user, "export", what, None, month=str(month), rows=len(rows),
                  format=fmt)
     db.session.commit()
-    if fmt == "csv":
-        body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
-    else:
-        body = exports.to_xlsx(header, rows, title)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename={what}-{month}.{fmt}"})
-
+    return spreadsheet(header, rows, title=title, filename=f"{what}-{month}.{fmt}")

@@ -19,7 +19,9 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, signup_limit
+from carevisits.database import takes_write_lock
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models import (
     Alert,
     AlertStatus,
@@ -33,7 +35,8 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, charts, family, requests
+from carevisits.responses import spreadsheet
+from carevisits.services import audit, charts, exports, family, requests
 from carevisits.services.rounds import elder_history
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -144,6 +147,20 @@ def elder(elder_id: int):
     return render_template("family/elder.html", link=link, history=history, chart=chart,
                            delivered=delivered, alerts=open_alerts, requests=my_requests,
                            form=RaiseForm(), message_form=MessageForm(), now=utcnow())
+
+
+@bp.get("/elders/<int:elder_id>/visits.<fmt>")
+@family_required
+@takes_write_lock
+def export_visits(elder_id: int, fmt: str):
+    """My elder's visit log to keep, as CSV or XLSX."""
+    link = _link(elder_id)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    header, rows = exports.family_visit_rows(link, local_zone())
+    audit.record(current_user, "export", "family_visits", elder_id, rows=len(rows), format=fmt)
+    db.session.commit()
+    return spreadsheet(header, rows, title="探访记录", filename=f"visits-{elder_id}.{fmt}")
 
 
 @bp.post("/elders/<int:elder_id>/requests")

@@ -10,17 +10,19 @@ from openpyxl import Workbook
 from sqlalchemy import Select, func, select
 
 from carevisits.extensions import db
-from carevisits.labels import REQUEST_CLASSES, REQUEST_STATUSES
+from carevisits.labels import MOODS, OUTCOMES, REQUEST_CLASSES, REQUEST_STATUSES, ROLES
 from carevisits.models import (
     Community,
     Delivery,
     Elder,
+    FamilyLink,
     Grid,
     Household,
     ServiceItem,
     ServiceRequest,
     User,
     Visit,
+    VisitRecord,
 )
 from carevisits.models.household import format_address
 from carevisits.services.scope import household_scope
@@ -105,6 +107,33 @@ def request_rows(user: User, month: Month, zone: ZoneInfo) -> tuple[list[str], l
              str(REQUEST_STATUSES[r.status]),
              _local(r.finished_at, zone) if r.finished_at else "", r.resolution]
             for r, e, h, c in db.session.execute(query)]
+    return header, rows
+
+
+def family_visit_rows(link: FamilyLink, zone: ZoneInfo) -> tuple[list[str], list[list]]:
+    """An elder's visit log as their family sees it: readings only if the link allows them,
+    never the visitor's notes."""
+    header = ["时间", "上门人员", "身份", "情况", "精神状态", "服务"]
+    if link.may_see_observations:
+        header[4:4] = ["血压", "脉搏"]
+    delivered: dict[int, list[str]] = {}
+    for visit_id, name in db.session.execute(
+            select(Delivery.visit_id, ServiceItem.name).join(ServiceItem)
+            .where(Delivery.elder_id == link.elder_id).order_by(Delivery.id)):
+        delivered.setdefault(visit_id, []).append(name)
+    rows = []
+    for record, visit, visitor in db.session.execute(
+            select(VisitRecord, Visit, User).join(Visit, VisitRecord.visit_id == Visit.id)
+            .join(User, Visit.visitor_id == User.id)
+            .where(VisitRecord.elder_id == link.elder_id)
+            .order_by(Visit.occurred_at.desc(), Visit.id.desc())):
+        row = [_local(visit.occurred_at, zone), visitor.display_name, str(ROLES[visitor.role]),
+               str(OUTCOMES[record.outcome]), str(MOODS[record.mood]) if record.mood else "",
+               "、".join(delivered.get(visit.id, []))]
+        if link.may_see_observations:
+            row[4:4] = [f"{record.systolic}/{record.diastolic}" if record.systolic else "",
+                        record.pulse or ""]
+        rows.append(row)
     return header, rows
 
 
