@@ -348,6 +348,27 @@ def test_the_leader_must_be_an_approved_member(app, world):
     assert db_leader(roster) is None
 
 
+def test_the_leader_sees_every_phone_and_members_the_leaders(app, world):
+    roster = make_roster(world, world.h1)
+    leader, member, other = (new_volunteer(name, roster.community)
+                             for name in ("leader", "member", "other"))
+    for index, user in enumerate((leader, member, other)):
+        user.phone = f"1390000000{index}"
+        db.session.commit()
+        join(world, user, roster)
+    roster = db.session.get(Roster, roster.id)
+    volunteers.save_roster(roster, replace(roster_input(roster), leader_id=leader.id),
+                           world.admin)
+    db.session.commit()
+    page = f"/volunteer/rosters/{roster.id}"
+    seen_by_leader = text(signed_in(app, leader).get(page))
+    assert all(phone in seen_by_leader for phone in ("13900000000", "13900000001",
+                                                     "13900000002"))
+    seen_by_member = text(signed_in(app, member).get(page))
+    assert "13900000000" in seen_by_member and "13900000001" in seen_by_member
+    assert "13900000002" not in seen_by_member and other.display_name in seen_by_member
+
+
 # --- 2. sign-up validation ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("changes", "message"), [
