@@ -10,7 +10,9 @@ from carevisits.services import schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
 PASSWORD = "test-password-1"
-_PASSWORD_HASH = generate_password_hash(PASSWORD)  # hashing is slow on purpose: do it once
+# Test accounts only: a cheap hash keeps thousands of sign-ins fast. The app itself hashes
+# with werkzeug's default (scrypt), and check_password_hash reads the method from the hash.
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 _seq = count(1)
 
 
