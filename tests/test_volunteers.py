@@ -520,6 +520,7 @@ def test_a_volunteer_visit_counts_for_the_schedule_and_shows_on_the_elder_page(a
     staff = signed_in(app, world.worker)
     page = text(staff.get(f"/elders/{met.id}"))
     assert re.search(rf"{world.volunteer.display_name} <span class=\"muted\">志愿者", page)
+    assert "志愿者排班" in page and roster.name in page  # the staff see who else visits
 
 
 # --- 5. hours ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, family, menus, schedule
+from carevisits.services import audit, family, menus, schedule, volunteers
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import can_see_household, scoped_elders
 
@@ -93,6 +93,7 @@ def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_
         raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
         family_links=db.session.scalars(select(FamilyLink).where(
             FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
+        rosters=volunteers.rosters_visiting(elder.household),
         pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
             days=elder.visit_interval_days)), status
 

@@ -197,6 +197,14 @@ def community_households(community: Community) -> list[Household]:
                   Household.room)))
 
 
+def rosters_visiting(household: Household) -> list[Roster]:
+    """The open rosters whose volunteers visit a household."""
+    return list(db.session.scalars(
+        select(Roster).join(RosterHousehold).where(
+            RosterHousehold.household_id == household.id, Roster.open)
+        .order_by(Roster.weekday, Roster.start_time)))
+
+
 def approved_members(roster: Roster) -> list[RosterMember]:
     return [m for m in roster.members if m.status == MemberStatus.APPROVED]
 
