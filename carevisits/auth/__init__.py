@@ -36,6 +36,13 @@ class LoginForm(FlaskForm):
         InputRequired(_l("Enter your password.")), Length(max=200)])
 
 
+def phone_field() -> StringField:
+    """A phone number the community can call, required."""
+    return StringField(_l("Phone"), validators=[
+        InputRequired(_l("Enter a phone number the coordinator can call.")),
+        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
+
+
 class SignUpForm(FlaskForm):
     """A new account of one's own: the fields volunteers and family members share."""
 
@@ -45,9 +52,7 @@ class SignUpForm(FlaskForm):
                message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
     display_name = StringField(_l("Your name"), validators=[
         InputRequired(_l("Enter a name.")), Length(max=40)])
-    phone = StringField(_l("Phone"), validators=[
-        InputRequired(_l("Enter a phone number the coordinator can call.")),
-        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
+    phone = phone_field()
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Choose a password.")),
         Length(min=accounts.MIN_PASSWORD_LENGTH, max=200,

@@ -7,12 +7,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length
 
 from carevisits import labels
 from carevisits.access import roles_required
-from carevisits.auth import SignUpForm, signup_limit
+from carevisits.auth import SignUpForm, phone_field, signup_limit
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Community, Role, Roster, VolunteerStatus
@@ -26,28 +26,30 @@ volunteer_required = roles_required(Role.VOLUNTEER)
 HOURS_MONTHS = 12
 
 
+def _community_field() -> SelectField:
+    return SelectField(_l("Community"), coerce=str,
+                       validators=[InputRequired(_l("Choose your community."))])
+
+
+def _availability_field() -> TextAreaField:
+    return TextAreaField(_l("When can you help?"), validators=[
+        Length(max=AVAILABILITY_MAX, message=_l("At most %(max)d characters.",
+                                                max=AVAILABILITY_MAX))])
+
+
 class VolunteerSignUpForm(SignUpForm):
     """Sign-up: who, how to reach them, their community and when they can help."""
 
-    community = SelectField(_l("Community"), coerce=str,
-                            validators=[InputRequired(_l("Choose your community."))])
-    availability = TextAreaField(_l("When can you help?"), validators=[
-        Length(max=AVAILABILITY_MAX, message=_l("At most %(max)d characters.",
-                                                max=AVAILABILITY_MAX))])
+    community = _community_field()
+    availability = _availability_field()
 
 
 class ProfileForm(FlaskForm):
     """A volunteer's own phone number and availability (and, the first time, community)."""
 
-    community = SelectField(_l("Community"), coerce=str,
-                            validators=[InputRequired(_l("Choose your community."))])
-
-    phone = StringField(_l("Phone"), validators=[
-        InputRequired(_l("Enter a phone number the coordinator can call.")),
-        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
-    availability = TextAreaField(_l("When can you help?"), validators=[
-        Length(max=AVAILABILITY_MAX, message=_l("At most %(max)d characters.",
-                                                max=AVAILABILITY_MAX))])
+    community = _community_field()
+    phone = phone_field()
+    availability = _availability_field()
 
 
 @bp.route("/signup", methods=["GET", "POST"])
