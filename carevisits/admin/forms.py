@@ -4,9 +4,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional
 
 from carevisits import labels
+from carevisits.auth import username_field
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, Street
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
@@ -42,10 +43,7 @@ def area_value(user) -> str:
 class UserForm(FlaskForm):
     """Create or edit an account."""
 
-    username = StringField(_l("Username"), validators=[
-        InputRequired(_l("Enter a username.")),
-        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
-               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+    username = username_field()
     display_name = StringField(_l("Name"), validators=[
         InputRequired(_l("Enter a name.")), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])

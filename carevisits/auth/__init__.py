@@ -36,6 +36,14 @@ class LoginForm(FlaskForm):
         InputRequired(_l("Enter your password.")), Length(max=200)])
 
 
+def username_field() -> StringField:
+    """A new account's username: what people type to sign in."""
+    return StringField(_l("Username"), validators=[
+        InputRequired(_l("Enter a username.")),
+        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
+               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+
+
 def phone_field() -> StringField:
     """A phone number the community can call, required."""
     return StringField(_l("Phone"), validators=[
@@ -46,10 +54,7 @@ def phone_field() -> StringField:
 class SignUpForm(FlaskForm):
     """A new account of one's own: the fields volunteers and family members share."""
 
-    username = StringField(_l("Username"), validators=[
-        InputRequired(_l("Enter a username.")),
-        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
-               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+    username = username_field()
     display_name = StringField(_l("Your name"), validators=[
         InputRequired(_l("Enter a name.")), Length(max=40)])
     phone = phone_field()
