@@ -16,6 +16,7 @@ from carevisits.errors import register_error_handlers
 from carevisits.family import bp as family_bp
 from carevisits.i18n import register_i18n
 from carevisits.printing import bp as printing_bp
+from carevisits.register import bp as register_bp
 from carevisits.requests import bp as requests_bp
 from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
@@ -47,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
-               printing_bp, family_bp, volunteer_bp, admin_bp):
+               printing_bp, register_bp, family_bp, volunteer_bp, admin_bp):
         app.register_blueprint(bp)
 
 

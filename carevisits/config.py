@@ -45,6 +45,9 @@ def load_config(instance_path: str) -> dict:
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
         "PAGE_SIZE": 20,
+        # The app's clock (see models.base.utcnow): None is the system clock; tests and
+        # drills set a callable that returns the instant they want.
+        "CLOCK": None,
         # Readings that open an abnormal-observation alert.
         "ALERT_THRESHOLDS": {
             "systolic_high": int(env.get("ALERT_SYSTOLIC_HIGH", "160")),

@@ -8,6 +8,7 @@ from carevisits.models import (
     AlertLevel,
     AlertStatus,
     CareLevel,
+    ClosedReason,
     Frequency,
     JobStatus,
     LivingSituation,
@@ -36,9 +37,17 @@ CARE_LEVELS = {
 }
 LIVING = {
     LivingSituation.ALONE: _l("Lives alone"),
+    LivingSituation.EMPTY_NEST: _l("Empty nest"),
     LivingSituation.WITH_SPOUSE: _l("With spouse"),
     LivingSituation.WITH_FAMILY: _l("With family"),
+    LivingSituation.CHILDLESS: _l("Widowed, no children"),
     LivingSituation.OTHER: _l("Other"),
+}
+CLOSED_REASONS = {
+    ClosedReason.DECEASED: _l("Died"),
+    ClosedReason.MOVED_AWAY: _l("Moved out of the street"),
+    ClosedReason.CARE_HOME: _l("Moved into a care home"),
+    ClosedReason.NOT_NEEDED: _l("No longer needs the service"),
 }
 ROLES = {
     Role.ADMIN: _l("Administrator"),
@@ -128,6 +137,7 @@ JINJA_GLOBALS = {
     "MOODS": MOODS,
     "CARE_LEVELS": CARE_LEVELS,
     "LIVING": LIVING,
+    "CLOSED_REASONS": CLOSED_REASONS,
     "ROLES": ROLES,
     "METHODS": METHODS,
 }

@@ -1,17 +1,29 @@
-"""Responses shared by blueprints: spreadsheets to download."""
+"""Responses shared by blueprints: files to download, under the name the user will see."""
+
+from urllib.parse import quote
 
 from flask import Response
 
 from carevisits.services import exports
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+
+
+def download(body: bytes, filename: str, *, mimetype: str | None = None) -> Response:
+    """A file download; the name may be Chinese (RFC 6266 ``filename*``, with an ASCII
+    fallback for old browsers). Kept out of every cache: downloads hold personal data."""
+    if mimetype is None:
+        mimetype = CSV if filename.endswith(".csv") else XLSX
+    fallback = "".join(c if c.isascii() and c.isalnum() or c in ".-_" else "_"
+                       for c in filename)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition,
+                                                      "Cache-Control": "no-store"})
 
 
 def spreadsheet(header: list[str], rows: list[list], *, title: str, filename: str) -> Response:
     """Rows as a CSV (UTF-8 with BOM) or XLSX download, by the file name's extension."""
     if filename.endswith(".csv"):
-        body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
-    else:
-        body, mimetype = exports.to_xlsx(header, rows, title), XLSX
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+        return download(exports.to_csv(header, rows), filename)
+    return download(exports.to_xlsx(header, rows, title), filename)

@@ -14,6 +14,7 @@ from carevisits import create_app
 from carevisits.extensions import db, limiter
 from carevisits.models import Role
 from tests import factories
+from tests.clock import TestClock
 
 POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
@@ -75,6 +76,8 @@ def make_app(database_url, tmp_path, **overrides):
         "SECRET_KEY": "test-secret",
         "WTF_CSRF_ENABLED": False,
         "BASE_URL": "https://cv.example.org",
+        # Every test runs at a chosen instant, whatever the day and hour it runs on.
+        "CLOCK": TestClock(),
     }
     config.update(overrides)
     os.environ.setdefault("CAREVISITS_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -113,6 +116,12 @@ def app(database_url, tmp_path):
         _empty_tables()
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app) -> TestClock:
+    """The app's clock: ``clock.set(instant)``, ``clock.advance(days=2)``."""
+    return app.config["CLOCK"]
 
 
 @pytest.fixture

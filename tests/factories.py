@@ -1,11 +1,22 @@
 """Factories: small, explicit builders of test records."""
 
+from datetime import date
 from itertools import count
 
 from werkzeug.security import generate_password_hash
 
 from carevisits.extensions import db
-from carevisits.models import CareLevel, Community, Elder, Grid, Household, Role, Street, User
+from carevisits.models import (
+    CareLevel,
+    Community,
+    Elder,
+    Grid,
+    GridAssignment,
+    Household,
+    Role,
+    Street,
+    User,
+)
 from carevisits.services import schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
@@ -43,8 +54,9 @@ def household(grid_, *, elders=1, building="1", room=None, address="测试路1�
     db.session.add(h)
     for i in range(elders):
         e = Elder(name=f"老人{n}{'甲乙丙'[i]}", gender="女", birth_year=1940,
-                  phone=f"1380000{n:04d}", emergency_contact="儿子 王强",
-                  emergency_phone=f"1390000{n:04d}", care_level=care_level,
+                  phone=f"1380000{n % 10000:04d}", emergency_contacts=[
+                      {"name": "王强", "relation": "儿子", "phone": f"1390000{n % 10000:04d}"}],
+                  care_level=care_level,
                   health_notes="高血压")
         h.elders.append(e)
         db.session.add(e)
@@ -54,10 +66,13 @@ def household(grid_, *, elders=1, building="1", room=None, address="测试路1�
     return h
 
 
-def user(role: Role, *, username=None, **scope) -> User:
+def user(role: Role, *, username=None, grid=None, **scope) -> User:
+    """An account; a grid worker's ``grid`` is their own since long before any test's clock."""
     u = User(username=username or f"{role.value}{next(_seq)}", display_name=f"用户{next(_seq)}",
              role=role, **scope)
     u.password_hash = _PASSWORD_HASH
     db.session.add(u)
+    if grid is not None:
+        db.session.add(GridAssignment(grid=grid, user=u, starts_on=date(2000, 1, 1)))
     db.session.flush()
     return u

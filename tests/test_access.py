@@ -17,6 +17,7 @@ from carevisits.models import (
     DeliveryStatus,
     FamilyLink,
     Frequency,
+    GridAssignment,
     JobStatus,
     MemberStatus,
     Notification,
@@ -168,6 +169,13 @@ def street_policy(role, which):
     return print_scoped(role, which, ok=422)  # an empty form is refused, in scope only
 
 
+def new_community(role, which):
+    """Communities are added to a street by admins and that street's coordinators only."""
+    if role == "community_coordinator":
+        return 404
+    return print_scoped(role, which, ok=422)  # an empty form is refused, in scope only
+
+
 ROUTES = {
     # endpoint: (method, url(w, household), expectation(role, own|other))
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
@@ -266,6 +274,53 @@ ROUTES = {
                                   lambda role, which: print_scoped(role, which, ok=400)),
     "coordinator.volunteer_hours": ("GET", lambda w, h: "/coordinator/volunteer-hours",
                                     only(COORDINATORS, 200)),
+    "register.areas_page": ("GET", lambda w, h: "/register/", only(COORDINATORS, 200)),
+    "register.add_street": ("POST", lambda w, h: "/register/streets", only({"admin"}, 422)),
+    "register.add_community": ("POST", lambda w, h: f"/register/streets/{w.street_of[h.id]}/"
+                               "communities", new_community),
+    "register.edit_community": ("POST", lambda w, h: "/register/communities/"
+                                f"{h.grid.community_id}",
+                                lambda role, which: print_scoped(role, which, ok=422)),
+    "register.add_grid": ("POST", lambda w, h: f"/register/communities/{h.grid.community_id}/"
+                          "grids", lambda role, which: print_scoped(role, which, ok=422)),
+    "register.grid_page": ("GET", lambda w, h: f"/register/grids/{h.grid_id}", print_scoped),
+    "register.rename_grid": ("POST", lambda w, h: f"/register/grids/{h.grid_id}",
+                             lambda role, which: print_scoped(role, which, ok=422)),
+    "register.reassign": ("POST", lambda w, h: f"/register/grids/{h.grid_id}/worker",
+                          lambda role, which: print_scoped(role, which, ok=422)),
+    "register.add_cover": ("POST", lambda w, h: f"/register/grids/{h.grid_id}/covers",
+                           lambda role, which: print_scoped(role, which, ok=422)),
+    "register.end_assignment": ("POST", lambda w, h: "/register/assignments/"
+                                f"{w.covers[h.id]}/end",
+                                lambda role, which: print_scoped(role, which, ok="redirect")),
+    # Households and elders of the register: staff read a household, coordinators edit.
+    "register.new_household": ("GET", lambda w, h: "/register/households/new",
+                               only(COORDINATORS, 200)),
+    "register.household": ("GET", lambda w, h: f"/register/households/{h.id}", staff_scoped()),
+    "register.edit_household": ("GET", lambda w, h: f"/register/households/{h.id}/edit",
+                                print_scoped),
+    "register.move_household": ("POST", lambda w, h: f"/register/households/{h.id}/move",
+                                lambda role, which: print_scoped(role, which, ok=422)),
+    "register.close_household": ("POST", lambda w, h: f"/register/households/{h.id}/close",
+                                 lambda role, which: print_scoped(role, which, ok=422)),
+    "register.new_elder": ("GET", lambda w, h: f"/register/households/{h.id}/elders/new",
+                           print_scoped),
+    "register.edit_elder": ("GET", lambda w, h: f"/register/elders/{h.elders[0].id}/edit",
+                            print_scoped),
+    "register.move_elder": ("POST", lambda w, h: f"/register/elders/{h.elders[0].id}/move",
+                            lambda role, which: print_scoped(role, which, ok=422)),
+    "register.close_elder": ("GET", lambda w, h: f"/register/elders/{h.elders[0].id}/close",
+                             print_scoped),
+    "register.reopen_elder": ("POST", lambda w, h: f"/register/elders/{h.elders[0].id}/reopen",
+                              lambda role, which: print_scoped(role, which, ok="redirect")),
+    "register.import_page": ("GET", lambda w, h: "/register/import", only(COORDINATORS, 200)),
+    "register.apply_import": ("POST", lambda w, h: "/register/import/apply",
+                              only(COORDINATORS, 400)),  # no previewed upload named
+    "register.import_errors": ("GET", lambda w, h: f"/register/import/errors/{'0' * 64}",
+                               only(COORDINATORS, 404)),  # nobody's upload
+    "register.template": ("GET", lambda w, h: "/register/template.xlsx",
+                          only(COORDINATORS, 200)),
+    "register.export": ("GET", lambda w, h: "/register/export.csv", export_scoped),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -287,7 +342,9 @@ def matrix_world(world):
     approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
+    covers = {}
     relative = factories.user(Role.FAMILY, username="relative")
+    stand_in = factories.user(Role.GRID_WORKER, username="standin")
     db.session.add(VolunteerProfile(user=world.volunteer, community=world.h1.grid.community,
                                     status=VolunteerStatus.APPROVED))
     menus.seed_catalogue()
@@ -338,11 +395,17 @@ def matrix_world(world):
         db.session.add_all([roster, member])
         db.session.flush()
         rosters[h.id], members[h.id], signups[h.id] = roster.id, member.id, newcomer.id
+        cover = GridAssignment(grid=h.grid, user=stand_in, starts_on=date(2090, 1, 1),
+                               ends_on=date(2090, 1, 31), cover=True)
+        db.session.add(cover)
+        db.session.flush()
+        covers[h.id] = cover.id
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
-                           links=links, rosters=rosters, members=members, signups=signups)
+                           links=links, rosters=rosters, members=members, signups=signups,
+                           covers=covers)
 
 
 def check(response, expected, household, scope_elders):

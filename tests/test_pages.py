@@ -1,11 +1,12 @@
 """The worker's round, elder pages and search, and account administration."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import AuditEvent, Elder, Outcome, Role, User, VisitMethod
+from carevisits.models import AuditEvent, ClosedReason, Elder, Outcome, Role, User, VisitMethod
+from carevisits.models.base import utcnow
 from carevisits.services import schedule
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
@@ -13,7 +14,7 @@ from tests.conftest import count, latest, login
 
 
 def _seen(elder, days_ago):
-    elder.last_contact_at = datetime.now(UTC) - timedelta(days=days_ago)
+    elder.last_contact_at = utcnow() - timedelta(days=days_ago)
     schedule.refresh([elder])
 
 
@@ -42,7 +43,7 @@ def test_elder_history_is_newest_first_and_paginated(client, world, app):
     for i in range(25):
         record_visit(visitor=world.other_worker, household=world.h2, method=VisitMethod.SCANNED,
                      idempotency_key=f"history-{i:012d}",
-                     client_time=datetime.now(UTC) - timedelta(hours=40 - i),
+                     client_time=utcnow() - timedelta(hours=40 - i),
                      records=[ElderRecordInput(elder.id, Outcome.MET_WELL, notes=f"第{i}次")])
     db.session.commit()
     login(client, world.other_worker)
@@ -123,8 +124,9 @@ def test_round_shows_a_coordinator_their_whole_area(client, world):
     assert world.h4.elders[0].name not in body
 
 
-def test_inactive_elders_are_not_on_the_round(client, world):
-    db.session.get(Elder, world.h1.elders[1].id).active = False
+def test_closed_elders_are_not_on_the_round(client, world):
+    closed = db.session.get(Elder, world.h1.elders[1].id)
+    closed.closed_reason, closed.closed_on = ClosedReason.CARE_HOME, date(2026, 11, 1)
     db.session.commit()
     login(client, world.worker)
     assert world.h1.elders[1].name not in client.get("/round/").get_data(as_text=True)

@@ -1,11 +1,12 @@
 """The door: what a scan shows to whom, check-ins recorded once, bad input refused."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from carevisits.extensions import db
 from carevisits.models import AuditEvent, Elder, Visit, VisitMethod, VisitRecord
+from carevisits.models.base import utcnow
 from carevisits.services.doorcodes import issue_code
 from tests.conftest import count, latest, login
 
@@ -117,7 +118,7 @@ def test_a_met_outcome_moves_last_contact_and_no_answer_does_not(client, world):
 
 def test_queued_visit_counts_from_the_phone_time(client, world):
     login(client, world.worker)
-    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    two_hours_ago = utcnow() - timedelta(hours=2)
     check_in(client, world.h1, client_time=two_hours_ago.isoformat())
     visit = latest(Visit)
     assert abs(visit.occurred_at - two_hours_ago) < timedelta(seconds=1)

@@ -308,7 +308,7 @@ def test_a_used_service_is_retired_not_deleted_and_cannot_be_used_again(client, 
 
 def latest_visit_stub(household) -> Visit:
     """An unsaved visit to pass to the service layer directly."""
-    return Visit(id=0, household_id=household.id, occurred_at=datetime.now(UTC))
+    return Visit(id=0, household_id=household.id, occurred_at=utcnow())
 
 
 def test_workers_cannot_touch_the_catalogue(client, world, catalogue):

@@ -5,20 +5,19 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from carevisits import labels
 from carevisits.access import roles_required, staff_required
 from carevisits.database import takes_write_lock
 from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm
 from carevisits.extensions import db
-from carevisits.i18n import local_zone
+from carevisits.i18n import local_date, local_zone
 from carevisits.models import (
     Alert,
     Elder,
     FamilyLink,
     Frequency,
-    Household,
     MenuEntry,
     Role,
     ServiceItem,
@@ -26,9 +25,10 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, family, menus, schedule, volunteers
+from carevisits.services import audit, elder_list, family, menus, schedule, volunteers
+from carevisits.services.elder_list import ElderFilter, register_query, workers_of
 from carevisits.services.rounds import elder_history
-from carevisits.services.scope import can_see_household, scoped_elders
+from carevisits.services.scope import area_options, can_see_household
 
 bp = Blueprint("elders", __name__, url_prefix="/elders")
 
@@ -36,17 +36,17 @@ bp = Blueprint("elders", __name__, url_prefix="/elders")
 @bp.get("/")
 @staff_required
 def index():
-    """Search the elders in my area by name, phone, household number or address."""
-    q = request.args.get("q", "").strip()[:40]
-    query = scoped_elders(current_user).order_by(Household.address, Household.building,
-                                                 Household.room, Elder.id)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Elder.name.like(like), Elder.phone.like(like),
-                                Household.number == q.replace(" ", ""),
-                                Household.address.like(like)))
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    return render_template("elders/index.html", page=page, q=q, now=utcnow())
+    """The register of my area: filter by area, care level and status, search by name,
+    phone, household number or address; the grid's worker, last seen and next due."""
+    chosen = ElderFilter.from_args(request.args, current_user)
+    now = utcnow()
+    today = local_date(now)
+    page = db.paginate(register_query(current_user, chosen, now, today),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    workers = workers_of({e.household.grid_id for e in page.items}, today)
+    return render_template("elders/index.html", page=page, chosen=chosen, now=now,
+                           workers=workers, areas=area_options(current_user),
+                           statuses=elder_list.STATUSES)
 
 
 @bp.get("/<int:elder_id>")

@@ -9,10 +9,17 @@ from carevisits.models.alert import (
     CarePolicy,
     ElderPause,
 )
-from carevisits.models.area import Community, Grid, Street
+from carevisits.models.area import Community, Grid, GridAssignment, Street
 from carevisits.models.audit import AuditEvent
 from carevisits.models.family import FamilyInvite, FamilyLink
-from carevisits.models.household import CareLevel, DoorCode, Elder, Household, LivingSituation
+from carevisits.models.household import (
+    CareLevel,
+    ClosedReason,
+    DoorCode,
+    Elder,
+    Household,
+    LivingSituation,
+)
 from carevisits.models.notify import (
     ChannelKind,
     DeliveryStatus,
@@ -58,6 +65,8 @@ __all__ = [
     "ServicePlace",
     "ServiceRequest",
     "Alert",
+    "ClosedReason",
+    "GridAssignment",
     "AlertEvent",
     "AlertKind",
     "AlertLevel",

@@ -1,9 +1,16 @@
 """Areas: street 街道 → community 社区 → grid 网格."""
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
+from carevisits.models.base import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from carevisits.models.user import User
 
 
 class Street(db.Model):
@@ -46,3 +53,30 @@ class Grid(db.Model):
     def label(self) -> str:
         """The grid's full name, community first."""
         return f"{self.community.name} · {self.name}"
+
+
+class GridAssignment(db.Model):
+    """A grid worker's charge of a grid for a span of dates: their own grid (usually with no
+    end) or a colleague's that they cover during leave or sickness. The grids a worker may
+    see on a given day are those with an assignment in force that day."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # the last day it holds; None: open
+    cover: Mapped[bool] = mapped_column(default=False)  # standing in for the grid's own worker
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    grid: Mapped[Grid] = relationship()
+    user: Mapped["User"] = relationship(foreign_keys=[user_id], back_populates="assignments")
+
+    @classmethod
+    def in_force(cls, today: date):
+        """SQL condition: the assignment holds on ``today``."""
+        return and_(cls.starts_on <= today, or_(cls.ends_on.is_(None), cls.ends_on >= today))
+
+    def holds_on(self, today: date) -> bool:
+        """Whether the assignment holds on ``today`` (the Python twin of :meth:`in_force`)."""
+        return self.starts_on <= today and (self.ends_on is None or self.ends_on >= today)

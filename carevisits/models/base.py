@@ -1,15 +1,28 @@
 """Column helpers shared by the models."""
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware, in UTC, as the app's clock tells it.
+
+    Every rule and every column default reads the time here. The ``CLOCK`` setting (a
+    callable returning an aware datetime) replaces the system clock, so that tests and
+    drills can run any rule at any instant of any weekday.
+    """
+    clock = current_app.config.get("CLOCK") if has_app_context() else None
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date where the users live (the app's time zone), by the app's clock."""
+    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 class UTCDateTime(TypeDecorator):

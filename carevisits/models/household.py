@@ -3,7 +3,8 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
@@ -27,10 +28,21 @@ class CareLevel(enum.StrEnum):
 class LivingSituation(enum.StrEnum):
     """Who else lives with the elder."""
 
-    ALONE = "alone"
-    WITH_SPOUSE = "with_spouse"
-    WITH_FAMILY = "with_family"
+    ALONE = "alone"  # 独居
+    EMPTY_NEST = "empty_nest"  # 空巢: children live elsewhere
+    WITH_SPOUSE = "with_spouse"  # 与配偶同住
+    WITH_FAMILY = "with_family"  # 与子女同住
+    CHILDLESS = "childless"  # 孤寡: no spouse, no children
     OTHER = "other"
+
+
+class ClosedReason(enum.StrEnum):
+    """Why an elder left the register; their history stays."""
+
+    DECEASED = "deceased"  # 去世
+    MOVED_AWAY = "moved_away"  # 搬离本街道
+    CARE_HOME = "care_home"  # 入住养老机构
+    NOT_NEEDED = "not_needed"  # 不再需要服务
 
 
 def format_address(address: str, building: str, unit: str, room: str) -> str:
@@ -49,6 +61,8 @@ class Household(db.Model):
     unit: Mapped[str] = mapped_column(String(20), default="")
     room: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Nobody on the list lives here any more: the door code is revoked, the history kept.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     grid: Mapped[Grid] = relationship()
     elders: Mapped[list["Elder"]] = relationship(back_populates="household", order_by="Elder.id")
@@ -68,14 +82,18 @@ class Elder(db.Model):
     gender: Mapped[str] = mapped_column(String(1), default="")  # 男 / 女
     birth_year: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(30), default="")
-    emergency_contact: Mapped[str] = mapped_column(String(40), default="")
-    emergency_phone: Mapped[str] = mapped_column(String(30), default="")
+    # [{"name": …, "relation": …, "phone": …}, …], the first one called first.
+    emergency_contacts: Mapped[list[dict]] = mapped_column(JSON, default=list)
     living_situation: Mapped[LivingSituation] = mapped_column(
         str_enum(LivingSituation), default=LivingSituation.ALONE
     )
     care_level: Mapped[CareLevel] = mapped_column(str_enum(CareLevel), default=CareLevel.GENERAL)
     health_notes: Mapped[str] = mapped_column(Text, default="")
-    active: Mapped[bool] = mapped_column(default=True)
+    # Short words the visitor must know at the door: 行动不便, 听力差 …
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A closed record leaves rounds, scans and door forms and keeps its history.
+    closed_reason: Mapped[ClosedReason | None] = mapped_column(str_enum(ClosedReason))
+    closed_on: Mapped[date | None] = mapped_column(Date)
     # The last visit that met the elder, kept with each check-in so that due lists
     # never have to read the visit history.
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -88,6 +106,16 @@ class Elder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="elders")
+
+    @hybrid_property
+    def active(self) -> bool:
+        """On the register (not closed); a paused elder is still active."""
+        return self.closed_reason is None
+
+    @active.inplace.expression
+    @classmethod
+    def _active_expression(cls):
+        return cls.closed_reason.is_(None)
 
     def days_unseen(self, now: datetime) -> int | None:
         """Whole days since the elder was last met; None if never."""

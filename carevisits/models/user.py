@@ -9,8 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from carevisits.extensions import db
-from carevisits.models.area import Community, Grid, Street
-from carevisits.models.base import UTCDateTime, str_enum, utcnow
+from carevisits.models.area import Community, Grid, GridAssignment, Street
+from carevisits.models.base import UTCDateTime, local_today, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -37,7 +37,6 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"))
-    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     # Part of the session id: bumping it ends every session of this user at once.
     session_version: Mapped[int] = mapped_column(default=1)
@@ -45,7 +44,10 @@ class User(UserMixin, db.Model):
 
     street: Mapped[Street | None] = relationship()
     community: Mapped[Community | None] = relationship()
-    grid: Mapped[Grid | None] = relationship()
+    # A grid worker's grids: their own and the colleagues' they cover, each with dates.
+    assignments: Mapped[list[GridAssignment]] = relationship(
+        back_populates="user", foreign_keys=[GridAssignment.user_id],
+        order_by=GridAssignment.starts_on)
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of the password, never the password."""
@@ -69,10 +71,24 @@ class User(UserMixin, db.Model):
         return self.role in STAFF_ROLES
 
     @property
+    def grid(self) -> Grid | None:
+        """A grid worker's own grid today: their assignment in force that covers nobody."""
+        today = local_today()
+        return next((a.grid for a in self.assignments if not a.cover and a.holds_on(today)),
+                    None)
+
+    @property
+    def grid_id(self) -> int | None:
+        """The id of :attr:`grid`."""
+        grid = self.grid
+        return grid.id if grid else None
+
+    @property
     def scope_label(self) -> str:
         """The area this account covers, in words."""
-        if self.grid:
-            return self.grid.label
+        if self.role == Role.GRID_WORKER:
+            today = local_today()
+            return " / ".join(a.grid.label for a in self.assignments if a.holds_on(today))
         if self.community:
             return self.community.name
         if self.street:

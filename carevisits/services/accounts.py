@@ -8,7 +8,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, Role, Street, User
-from carevisits.services import audit
+from carevisits.models.base import local_today
+from carevisits.services import areas, audit
 
 MIN_PASSWORD_LENGTH = 10
 # Checked when the username is unknown, so both answers take as long.
@@ -60,7 +61,11 @@ def apply_scope(user: User, role: Role, scope: Scope) -> None:
     """Set role and area; staff roles keep exactly one level, others none."""
     check_scope(role, scope)
     user.role = role
-    user.grid = scope.grid if role == Role.GRID_WORKER else None
+    today = local_today()
+    if role != Role.GRID_WORKER:
+        areas.release_grids(user, today)
+    elif user.grid != scope.grid:
+        areas.assign_worker(scope.grid, user, today=today, actor=None)
     user.community = scope.community if role == Role.COORDINATOR else None
     user.street = scope.street if role == Role.COORDINATOR and scope.community is None else None
 
@@ -75,7 +80,8 @@ def create_user(*, actor: User | None, username: str, display_name: str, passwor
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(_l("The password needs at least %(n)d characters.",
                               n=MIN_PASSWORD_LENGTH))
-    user = User(username=username, display_name=display_name.strip(), phone=phone.strip())
+    user = User(username=username, display_name=display_name.strip(), phone=phone.strip(),
+                active=True)
     user.set_password(password)
     apply_scope(user, role, scope)
     db.session.add(user)

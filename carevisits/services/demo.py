@@ -17,6 +17,7 @@ from carevisits.models import (
     FamilyLink,
     Frequency,
     Grid,
+    GridAssignment,
     Household,
     LivingSituation,
     MemberStatus,
@@ -64,6 +65,7 @@ CHILDREN = ["磊", "静", "伟", "敏", "强", "丽", "军", "燕", "涛", "娜"
 RELATIONS = ["儿子", "女儿", "侄子", "外甥女"]
 HEALTH = ["", "", "高血压,按时服药", "糖尿病", "腿脚不便,上下楼需搀扶", "听力较差,敲门需用力",
           "冠心病", "轻度认知障碍,注意煤气安全", "白内障术后"]
+TAGS = ["行动不便", "听力差", "视力差", "独居失能", "需用力敲门", "养狗"]
 CARE_WEIGHTS = {CareLevel.KEY: 0.2, CareLevel.FOCUS: 0.35, CareLevel.GENERAL: 0.45}
 HISTORY_DAYS = 30
 
@@ -141,7 +143,10 @@ def _accounts(street: Street, grids: list[Grid]) -> dict[int, User]:
     workers = {}
     for i, gi in enumerate(order):
         username = "worker" if i == 0 else f"worker{i + 1}"
-        workers[grids[gi].id] = add(username, names[i], Role.GRID_WORKER, grid=grids[gi])
+        workers[grids[gi].id] = worker = add(username, names[i], Role.GRID_WORKER)
+        # Their own grid since well before the visit history begins.
+        db.session.add(GridAssignment(grid=grids[gi], user=worker, starts_on=_local_today()
+                                      - timedelta(days=HISTORY_DAYS + 30)))
     add("volunteer", "陈志愿", Role.VOLUNTEER)
     add("newvolunteer", "吴热心", Role.VOLUNTEER)  # a sign-up waiting for the coordinator
     add("family", "黄家属", Role.FAMILY)
@@ -166,8 +171,10 @@ def _elder(rng: random.Random, names: list, couple: bool, female: bool | None) -
     return Elder(
         name=name, gender=gender, birth_year=rng.randint(1928, 1956),
         phone=f"1{rng.choice('3579')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
-        emergency_contact=f"{rng.choice(RELATIONS)} {name[0]}{rng.choice(CHILDREN)}",
-        emergency_phone=f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}",
+        emergency_contacts=[{
+            "name": f"{name[0]}{rng.choice(CHILDREN)}", "relation": rng.choice(RELATIONS),
+            "phone": f"1{rng.choice('3578')}{rng.randint(0, 9)}{rng.randint(10**7, 10**8 - 1)}"}],
+        tags=rng.sample(TAGS, rng.choice([0, 0, 1, 1, 2])),
         living_situation=LivingSituation.WITH_SPOUSE if couple else LivingSituation.ALONE,
         care_level=level, health_notes=rng.choice(HEALTH),
     )
@@ -223,29 +230,32 @@ def _family(workers, households_by_grid) -> None:
 
 
 def _volunteers(rng, workers, households_by_grid, menu) -> int:
-    """volunteer: approved, leader of a Saturday roster of five doors on worker's grid, with
-    a month of visits; newvolunteer: a sign-up waiting for the coordinator."""
+    """volunteer: approved, leader of a weekly morning roster of five doors on worker's grid,
+    with its last three mornings of visits; newvolunteer: a sign-up waiting for the
+    coordinator. The roster meets on the weekday of two days ago, so that the demo looks the
+    same whatever day it is loaded on."""
     worker = next(w for w in workers.values() if w.username == "worker")
     community = worker.grid.community
     users = {u.username: u for u in db.session.scalars(
         select(User).where(User.role == Role.VOLUNTEER))}
     volunteer = users["volunteer"]
+    last_meeting = _local_today() - timedelta(days=2)
+    day_name = "周" + "一二三四五六日"[last_meeting.weekday()]
     db.session.add_all([
-        VolunteerProfile(user=volunteer, community=community, availability="周六上午",
+        VolunteerProfile(user=volunteer, community=community, availability=f"{day_name}上午",
                          status=VolunteerStatus.APPROVED, reviewed_at=utcnow()),
         VolunteerProfile(user=users["newvolunteer"], community=community,
                          availability="工作日晚上、周日全天"),
     ])
-    roster = Roster(name="周六上午探访队", community=community, weekday=5,
-                    start_time=time(9, 30), visit_minutes=40, capacity=4, leader=volunteer,
+    roster = Roster(name=f"{day_name}上午探访队", community=community,
+                    weekday=last_meeting.weekday(), start_time=time(9, 30), visit_minutes=40,
+                    capacity=4, leader=volunteer,
                     households=households_by_grid[worker.grid_id][1:6])
     db.session.add_all([roster, RosterMember(roster=roster, user=volunteer,
                                              status=MemberStatus.APPROVED, decided_at=utcnow())])
     count = 0
-    today = utcnow().astimezone(local_zone()).date()
-    last_saturday = today - timedelta(days=(today.weekday() - roster.weekday - 1) % 7 + 1)
     for weeks_ago in (0, 1, 2):
-        day = last_saturday - timedelta(weeks=weeks_ago)
+        day = last_meeting - timedelta(weeks=weeks_ago)
         for i, hh in enumerate(roster.households[:3]):
             at = datetime.combine(day, time(9, 40), local_zone()) + timedelta(minutes=25 * i)
             visit = _visit(rng, volunteer, hh, at, menu, readings=False)
@@ -256,9 +266,20 @@ def _volunteers(rng, workers, households_by_grid, menu) -> int:
     return count
 
 
+def _local_today():
+    return utcnow().astimezone(local_zone()).date()
+
+
+def _daytime(rng, days_ago: int) -> datetime:
+    """A moment of a working day ``days_ago`` local days back (8:30–17:30), never later
+    than a little before now: rounds happen in the daytime."""
+    day = _local_today() - timedelta(days=days_ago)
+    at = datetime.combine(day, time(8, 30), local_zone()) + timedelta(minutes=rng.randint(0, 540))
+    return min(at, utcnow() - timedelta(minutes=rng.randint(20, 90)))
+
+
 def _history(rng, grids, workers, households_by_grid, menu) -> int:
     """A month of visits on each elder's schedule, with the odd gap and missed door."""
-    now = utcnow()
     count = 0
     for grid, _ in grids:
         worker = workers[grid.id]
@@ -267,8 +288,7 @@ def _history(rng, grids, workers, households_by_grid, menu) -> int:
             lag = rng.choice([0] * 8 + [1, 2, 4])  # some doors are behind schedule
             day = HISTORY_DAYS
             while day >= lag:
-                at = now - timedelta(days=day, hours=rng.randint(0, 6), minutes=rng.randint(0, 59))
-                db.session.add(_visit(rng, worker, hh, at, menu))
+                db.session.add(_visit(rng, worker, hh, _daytime(rng, day), menu))
                 count += 1
                 day -= interval
     db.session.flush()

@@ -146,16 +146,23 @@ def to_csv(header: list[str], rows: list[list]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for row in rows:
-        sheet.append([neutralise(v) for v in row])
+def workbook_bytes(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+    """An XLSX workbook of (title, header, rows) sheets, written in write-only (streaming)
+    mode, every cell neutralised."""
+    workbook = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        sheet.append(header)
+        for row in rows:
+            sheet.append([neutralise(v) for v in row])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def to_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
+    """Rows as a one-sheet XLSX file."""
+    return workbook_bytes([(title, header, rows)])
 
 
 def monthly_summary(user: User, month: Month, zone: ZoneInfo) -> dict:

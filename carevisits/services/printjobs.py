@@ -38,8 +38,10 @@ class PrintError(ValueError):
 
 
 def print_order(query: Select) -> Select:
-    """Households in the order cards are posted: community, grid, building, unit, room."""
-    return (query.join(Grid, Household.grid_id == Grid.id)
+    """The open households of ``query`` (a closed one gets no card) in the order cards are
+    posted: community, grid, building, unit, room."""
+    return (query.where(Household.closed_at.is_(None))
+            .join(Grid, Household.grid_id == Grid.id)
             .join(Community, Grid.community_id == Community.id)
             .order_by(Community.name, Grid.name, Household.address, Household.building,
                       Household.unit, Household.room, Household.id))

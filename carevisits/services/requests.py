@@ -17,12 +17,11 @@ from carevisits.models import (
     RequestEvent,
     RequestSource,
     RequestStatus,
-    Role,
     ServiceRequest,
     User,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts
+from carevisits.models.base import local_today, utcnow
+from carevisits.services import alerts, areas
 from carevisits.services.scope import household_scope
 
 KINDS = ["生活照料", "医疗健康", "房屋维修", "政策咨询", "邻里纠纷", "其他"]
@@ -51,10 +50,8 @@ def deadline_for(raised_at: datetime, request_class: RequestClass) -> datetime:
 
 
 def default_owner(elder: Elder) -> User | None:
-    """The grid worker of the elder's grid, who usually follows a request up."""
-    return db.session.scalar(select(User).where(
-        User.role == Role.GRID_WORKER, User.grid_id == elder.household.grid_id, User.active)
-        .order_by(User.id).limit(1))
+    """The grid worker of the elder's grid today, who usually follows a request up."""
+    return areas.grid_worker(elder.household.grid_id, local_today())
 
 
 def raise_request(elder: Elder, *, kind: str, description: str, request_class: RequestClass,

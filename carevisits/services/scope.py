@@ -7,6 +7,7 @@ from carevisits.models import (
     Community,
     Elder,
     Grid,
+    GridAssignment,
     Household,
     MemberStatus,
     Role,
@@ -18,6 +19,7 @@ from carevisits.models import (
     VolunteerProfile,
     VolunteerStatus,
 )
+from carevisits.models.base import local_today
 
 
 def household_scope(user: User) -> ColumnElement[bool]:
@@ -26,8 +28,8 @@ def household_scope(user: User) -> ColumnElement[bool]:
         return false()
     if user.role == Role.ADMIN:
         return true()
-    if user.role == Role.GRID_WORKER and user.grid_id:
-        return Household.grid_id == user.grid_id
+    if user.role == Role.GRID_WORKER:
+        return Household.grid_id.in_(assigned_grids(user))
     if user.role == Role.COORDINATOR:
         if user.community_id:
             grids = select(Grid.id).where(Grid.community_id == user.community_id)
@@ -43,6 +45,13 @@ def household_scope(user: User) -> ColumnElement[bool]:
         return Household.id.in_(roster_households(user))
     # Family members reach their elders through family links only, never households.
     return false()
+
+
+def assigned_grids(user: User) -> Select:
+    """SELECT of the ids of the grids a grid worker is assigned to today (own or covered):
+    read on every request, so that a cover that ends ends access on the next one."""
+    return select(GridAssignment.grid_id).where(GridAssignment.user_id == user.id,
+                                                GridAssignment.in_force(local_today()))
 
 
 def roster_households(user: User) -> Select:
@@ -107,8 +116,10 @@ def area_options(user: User) -> dict[str, str]:
         for street in db.session.scalars(streets):
             options[f"s:{street.id}"] = street.name
             communities.extend(street.communities)
-    elif user.role == Role.GRID_WORKER and user.grid:
-        return {f"g:{user.grid.id}": user.grid.label}
+    elif user.role == Role.GRID_WORKER:
+        grids = db.session.scalars(select(Grid).where(Grid.id.in_(assigned_grids(user)))
+                                   .order_by(Grid.id))
+        return {f"g:{grid.id}": grid.label for grid in grids}
     else:
         return {}
     for community in communities:

@@ -1,0 +1,134 @@
+"""The area tree (street → community → grid) and who works each grid on which dates."""
+
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from carevisits.extensions import db
+from carevisits.models import Community, Grid, GridAssignment, Role, Street, User
+from carevisits.services import audit
+
+
+class AreaError(ValueError):
+    """A change of the area tree or of an assignment that cannot be made (message for users)."""
+
+
+def _taken(model, *where) -> bool:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where)) > 0
+
+
+def create_street(name: str, *, actor: User | None) -> Street:
+    """A new street office; street names are unique."""
+    name = name.strip()
+    if _taken(Street, Street.name == name):
+        raise AreaError(_l("A street of this name exists already."))
+    street = Street(name=name)
+    db.session.add(street)
+    db.session.flush()
+    audit.record(actor, "street.create", "street", street.id, name=name)
+    return street
+
+
+def save_community(community: Community | None, *, street: Street, name: str, hotline: str,
+                   actor: User) -> Community:
+    """Create a community of ``street`` or rename it / change its hotline."""
+    name, hotline = name.strip(), hotline.strip()
+    same = Community.street_id == street.id, Community.name == name
+    if _taken(Community, *same, *([Community.id != community.id] if community else [])):
+        raise AreaError(_l("This street has a community of this name already."))
+    before = {"name": community.name, "hotline": community.hotline} if community else {}
+    if community is None:
+        community = Community(street=street)
+        db.session.add(community)
+    community.name, community.hotline = name, hotline
+    db.session.flush()
+    audit.record(actor, "community.save", "community", community.id, before=before,
+                 after={"name": name, "hotline": hotline})
+    return community
+
+
+def save_grid(grid: Grid | None, *, community: Community, name: str, actor: User) -> Grid:
+    """Create a grid of ``community`` or rename it."""
+    name = name.strip()
+    same = Grid.community_id == community.id, Grid.name == name
+    if _taken(Grid, *same, *([Grid.id != grid.id] if grid else [])):
+        raise AreaError(_l("This community has a grid of this name already."))
+    before = {"name": grid.name} if grid else {}
+    if grid is None:
+        grid = Grid(community=community)
+        db.session.add(grid)
+    grid.name = name
+    db.session.flush()
+    audit.record(actor, "grid.save", "grid", grid.id, before=before, after={"name": name})
+    return grid
+
+
+def assignments_in_force(grid: Grid, today: date) -> list[GridAssignment]:
+    """The grid's assignments that hold today: its own worker first, then covers."""
+    return list(db.session.scalars(
+        select(GridAssignment).where(GridAssignment.grid_id == grid.id,
+                                     GridAssignment.in_force(today))
+        .order_by(GridAssignment.cover, GridAssignment.starts_on)))
+
+
+def grid_worker(grid_id: int, today: date) -> User | None:
+    """Who works the grid today: a colleague covering it, else its own worker."""
+    return db.session.scalar(
+        select(User).join(GridAssignment, GridAssignment.user_id == User.id)
+        .where(GridAssignment.grid_id == grid_id, GridAssignment.in_force(today), User.active)
+        .order_by(GridAssignment.cover.desc(), GridAssignment.starts_on.desc()).limit(1))
+
+
+def _end(assignment: GridAssignment, today: date) -> None:
+    """End an assignment before today (an assignment that has not begun simply never holds)."""
+    assignment.ends_on = max(assignment.starts_on - timedelta(days=1), today - timedelta(days=1))
+
+
+def assign_worker(grid: Grid, user: User, *, today: date, actor: User | None) -> GridAssignment:
+    """Make ``user`` the grid's own worker from today: one action that ends the previous
+    worker's charge of the grid and the user's charge of another grid of their own."""
+    if user.role != Role.GRID_WORKER or not user.active:
+        raise AreaError(_l("Only an active grid worker can be given a grid."))
+    for old in db.session.scalars(select(GridAssignment).where(
+            ~GridAssignment.cover, GridAssignment.in_force(today),
+            (GridAssignment.grid_id == grid.id) | (GridAssignment.user_id == user.id))):
+        _end(old, today)
+    assignment = GridAssignment(grid=grid, user=user, starts_on=today, created_by_id=getattr(
+        actor, "id", None))
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record(actor, "grid.assign", "grid", grid.id, user_id=user.id, starts_on=str(today))
+    return assignment
+
+
+def add_cover(grid: Grid, user: User, *, starts_on: date, ends_on: date, today: date,
+              actor: User) -> GridAssignment:
+    """Let ``user`` cover ``grid`` from one date to another (both days included)."""
+    if user.role != Role.GRID_WORKER or not user.active:
+        raise AreaError(_l("Only an active grid worker can cover a grid."))
+    if ends_on < starts_on:
+        raise AreaError(_l("The last day comes before the first day."))
+    if ends_on < today:
+        raise AreaError(_l("The cover would be over already."))
+    cover = GridAssignment(grid=grid, user=user, starts_on=starts_on, ends_on=ends_on,
+                           cover=True, created_by_id=actor.id)
+    db.session.add(cover)
+    db.session.flush()
+    audit.record(actor, "grid.cover", "grid", grid.id, user_id=user.id,
+                 starts_on=str(starts_on), ends_on=str(ends_on))
+    return cover
+
+
+def end_assignment(assignment: GridAssignment, *, today: date, actor: User) -> None:
+    """End an assignment now: the worker loses the grid on their next request."""
+    _end(assignment, today)
+    audit.record(actor, "grid.unassign", "grid", assignment.grid_id,
+                 user_id=assignment.user_id, ends_on=str(assignment.ends_on))
+
+
+def release_grids(user: User, today: date) -> None:
+    """End every assignment of a user who is no longer a grid worker."""
+    for assignment in user.assignments:
+        if assignment.holds_on(today) or assignment.starts_on > today:
+            _end(assignment, today)

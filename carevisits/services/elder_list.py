@@ -1,0 +1,98 @@
+"""The register as a list: the elders of a user's scope, filtered by area, care level and
+status, with the grid's worker of today — a few set-based queries whatever the page size."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import contains_eager
+
+from carevisits.extensions import db
+from carevisits.models import CareLevel, Community, Elder, Grid, GridAssignment, Household, User
+from carevisits.services.scope import area_options, household_scope
+
+STATUSES = ("active", "paused", "closed", "overdue", "never", "all")
+
+
+@dataclass
+class ElderFilter:
+    """What the list shows: an area option (``s:1``/``c:2``/``g:3``), a care level, a status
+    and a search text; unknown values are ignored (the whole scope, every level)."""
+
+    area: str = ""
+    care_level: str = ""
+    status: str = "active"
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args, user: User, default_status: str = "active") -> "ElderFilter":
+        """The filter of a query string, with values outside the lists dropped."""
+        area = args.get("area", "")
+        level = args.get("care_level", "")
+        status = args.get("status", default_status)
+        return cls(area=area if area in area_options(user) else "",
+                   care_level=level if level in CareLevel.__members__.values() else "",
+                   status=status if status in STATUSES else default_status,
+                   q=args.get("q", "").strip()[:40])
+
+    def as_args(self) -> dict[str, str]:
+        """The filter as query-string arguments (for pages and downloads)."""
+        return {k: v for k, v in vars(self).items() if v}
+
+
+def _status_clause(status: str, now: datetime, today: date):
+    paused = Elder.paused_until.is_not(None) & (Elder.paused_until >= today)
+    return {
+        "active": Elder.active,
+        "paused": Elder.active & paused,
+        "closed": ~Elder.active,
+        # The same rule as Elder.unseen_state: not paused and past the overdue moment.
+        "overdue": Elder.active & ~paused & (Elder.overdue_at.is_(None)
+                                             | (Elder.overdue_at <= now)),
+        "never": Elder.active & Elder.last_contact_at.is_(None),
+    }.get(status)
+
+
+def _area_clause(area: str):
+    kind, _, ident = area.partition(":")
+    if not ident.isdigit():
+        return None
+    return {"s": Community.street_id, "c": Community.id, "g": Grid.id}[kind] == int(ident)
+
+
+def register_query(user: User, chosen: ElderFilter, now: datetime, today: date) -> Select:
+    """SELECT of the elders the user may see that match the filter, with household, grid and
+    community loaded: overdue ones the longest overdue first, others by community, grid and
+    address."""
+    query = (select(Elder).join(Elder.household).join(Household.grid).join(Grid.community)
+             .options(contains_eager(Elder.household).contains_eager(Household.grid)
+                      .contains_eager(Grid.community))
+             .where(household_scope(user)))
+    if chosen.status == "overdue":
+        query = query.order_by(Elder.due_at.asc().nulls_first())
+    query = query.order_by(Community.name, Grid.name, Household.address, Household.building,
+                           Household.unit, Household.room, Elder.id)
+    for clause in (_area_clause(chosen.area), _status_clause(chosen.status, now, today)):
+        if clause is not None:
+            query = query.where(clause)
+    if chosen.care_level:
+        query = query.where(Elder.care_level == CareLevel(chosen.care_level))
+    if chosen.q:
+        like = f"%{chosen.q}%"
+        query = query.where(or_(Elder.name.like(like), Elder.phone.like(like),
+                                Household.number == chosen.q.replace(" ", ""),
+                                Household.address.like(like)))
+    return query
+
+
+def workers_of(grid_ids: set[int], today: date) -> dict[int, list[str]]:
+    """Grid id → the names of who works it today (its own worker first, then covers)."""
+    names: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(GridAssignment.grid_id, User.display_name)
+        .join(User, GridAssignment.user_id == User.id)
+        .where(GridAssignment.grid_id.in_(grid_ids), GridAssignment.in_force(today))
+        .order_by(GridAssignment.cover, GridAssignment.starts_on))
+    for grid_id, name in rows:
+        names.setdefault(grid_id, []).append(name)
+    return names

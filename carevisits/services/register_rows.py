@@ -1,0 +1,223 @@
+"""The rows of a register import: the street as stored (loaded once, set-based) and the
+check of one row into household and elder values with its errors.
+
+Matching: a household by its household number when the row has one, otherwise by its
+address (address, building, unit, room) anywhere in the street — a known address in another
+grid of the importer's area is a move. A blank cell, or a column the file lacks, leaves the
+stored value as it is (a new elder gets the defaults: 独居, 一般)."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from carevisits.extensions import db
+from carevisits.models import Community, Elder, Grid, Household
+from carevisits.models.household import format_address
+from carevisits.services import register_fields as fields
+from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
+from carevisits.services.register_sheets import COLUMNS, split_address
+
+ELDER_FIELDS = ("gender", "birth_year", "phone", "living_situation", "care_level",
+                "health_notes", "tags", "emergency_contacts")
+HOUSEHOLD_FIELDS = ("grid_id", "address", "building", "unit", "room")
+KEEP = object()  # the cell was blank: the stored value stays
+
+
+@dataclass
+class RowError:
+    """One problem of one row: row number as Excel shows it, column header, value, message."""
+
+    line: int
+    column: str
+    value: str
+    message: str
+
+
+class Register:
+    """The street as it is stored, loaded once with a few set-based queries."""
+
+    def __init__(self, street_id: int, community_ids: set[int] | None):
+        self.allowed = community_ids
+        self.communities = {c.name: c.id for c in db.session.scalars(
+            select(Community).where(Community.street_id == street_id))}
+        self.grids: dict[tuple[int, str], int] = {}
+        self.grid_community: dict[int, int] = {}
+        for grid_id, community_id, name in db.session.execute(
+                select(Grid.id, Grid.community_id, Grid.name).join(Community)
+                .where(Community.street_id == street_id)):
+            self.grids[(community_id, name)] = grid_id
+            self.grid_community[grid_id] = community_id
+        self.by_number: dict[str, dict] = {}
+        self.by_address: dict[tuple, dict] = {}
+        for row in db.session.execute(
+                select(Household.id, Household.number, Household.closed_at,
+                       *(getattr(Household, f) for f in HOUSEHOLD_FIELDS))
+                .where(Household.grid_id.in_(self.grid_community))).mappings():
+            household = dict(row)
+            self.by_number[household["number"]] = household
+            if household["closed_at"] is None:
+                self.by_address[address_key(household)] = household
+        self.elders: dict[int, list[dict]] = defaultdict(list)
+        self.active: dict[tuple[str, int], list[dict]] = defaultdict(list)
+        for row in db.session.execute(
+                select(Elder.id, Elder.household_id, Elder.name, Elder.closed_reason,
+                       Elder.closed_on, *(getattr(Elder, f) for f in ELDER_FIELDS))
+                .join(Household).where(Household.grid_id.in_(self.grid_community))).mappings():
+            elder = dict(row)
+            self.elders[elder["household_id"]].append(elder)
+            if elder["closed_reason"] is None:
+                self.active[(elder["name"], elder["birth_year"])].append(elder)
+        self.households_by_id = {h["id"]: h for h in self.by_number.values()}
+
+    def in_area(self, community_id: int) -> bool:
+        """Whether the importer may write to this community."""
+        return self.allowed is None or community_id in self.allowed
+
+
+def address_key(values: dict) -> tuple[str, str, str, str]:
+    """A household's address as a dictionary key."""
+    return (values["address"], values["building"], values["unit"], values["room"])
+
+
+def header_of(key: str) -> str:
+    """The template's header of a column key (what the error table names)."""
+    return COLUMNS[key][0]
+
+
+class RowCheck:
+    """Reads one row into household and elder values, collecting its errors."""
+
+    def __init__(self, line: int, values: dict[str, str], register: Register, today: date,
+                 names: dict[str, str]):
+        self.line, self.values, self.register, self.today = line, values, register, today
+        self.names = names  # column key → the header the file gives it
+        self.age_column = names.get("birth") == "年龄"
+        self.errors: list[RowError] = []
+
+    def header(self, key: str) -> str:
+        """The column's header as the file writes it (the template's when it has none)."""
+        return self.names.get(key) or header_of(key)
+
+    def error(self, key: str, message) -> None:
+        """Note an error in the column ``key``."""
+        self.errors.append(RowError(self.line, self.header(key), self.values.get(key, ""),
+                                    message))
+
+    def cell(self, key: str, parse, blank=KEEP):
+        """A parsed cell, ``blank`` when it is empty or absent, None after an error."""
+        text = self.values.get(key, "")
+        if not text:
+            return blank
+        try:
+            return parse(text)
+        except fields.FieldError as err:
+            self.errors.append(RowError(self.line, self.header(key), text, err.args[0]))
+            return None
+
+    def household(self) -> dict | None:
+        """The row's household: an existing one (``id``) or the columns of a new one."""
+        number = normalise_household_number(self.values.get("number", ""))
+        existing = None
+        if self.values.get("number"):
+            existing = self.register.by_number.get(number)
+            if not is_valid_household_number(number):
+                return self.error("number", _l("Malformed household number")) or None
+            if existing is None:
+                return self.error("number", _l("No such household number in this street"))
+            if existing["closed_at"] is not None:
+                return self.error("number", _l("This household has been closed"))
+        grid_id = self.grid(existing)
+        place = self.place(existing)
+        if grid_id is None or place is None:
+            return None
+        if existing is None:
+            existing = self.register.by_address.get(address_key(place))
+        if existing is not None and not self.register.in_area(
+                self.register.grid_community[existing["grid_id"]]):
+            return self.error("address", _l("This household belongs to a community outside "
+                                            "your area"))
+        return {"id": existing["id"] if existing else None, "grid_id": grid_id, **place}
+
+    def grid(self, existing: dict | None) -> int | None:
+        """The grid named by 社区 and 网格 (or the household's own when both are blank)."""
+        community_name, grid_name = self.values.get("community"), self.values.get("grid")
+        if not community_name and not grid_name and existing is not None:
+            return existing["grid_id"]
+        community_id = self.register.communities.get(community_name) if community_name else None
+        if community_name and community_id is None:
+            return self.error("community", _l("No such community in this street"))
+        if community_id is not None and not self.register.in_area(community_id):
+            return self.error("community", _l("This community is outside your area"))
+        if not grid_name:
+            return self.error("grid", _l("Grid missing"))
+        candidates = [gid for (cid, name), gid in self.register.grids.items()
+                      if name == grid_name and (community_id is None or cid == community_id)
+                      and self.register.in_area(cid)]
+        if len(candidates) != 1:
+            return self.error("grid", _l("No such grid in this community") if candidates == []
+                              else _l("Several grids have this name: fill in the community"))
+        return candidates[0]
+
+    def place(self, existing: dict | None) -> dict | None:
+        """Address, building, unit and room: from their own columns or split from one cell."""
+        address = self.values.get("address", "")
+        building, unit, room = (self.values.get(k, "") for k in ("building", "unit", "room"))
+        if not address and existing is not None and not (building or room):
+            return {k: existing[k] for k in ("address", "building", "unit", "room")}
+        if not address:
+            return self.error("address", _l("Address missing"))
+        if not (building or room):
+            parts = split_address(address)
+            if parts is None:
+                return self.error("address", _l("Cannot split the address into building, unit "
+                                                "and room (e.g. 芙蓉街37号院2号楼3单元302室)"))
+            address, building, unit, room = parts
+        if not building or not room:
+            return self.error("building" if not building else "room",
+                              _l("Building and room are needed"))
+        for key, value, limit in (("address", address, 120), ("building", building, 20),
+                                  ("unit", unit, 20), ("room", room, 20)):
+            if len(value) > limit:
+                return self.error(key, _l("Too long"))
+        return {"address": address, "building": building, "unit": unit, "room": room}
+
+    def elder(self) -> dict:
+        """The elder's values from the row; KEEP for blank cells."""
+        name = self.cell("name", fields.name, blank="")
+        if name == "":
+            self.error("name", _l("Name missing"))
+        is_age = self.age_column
+        values = {
+            "name": name,
+            "gender": self.cell("gender", fields.gender),
+            "birth_year": self.cell("birth", lambda t: fields.birth_year(t, self.today,
+                                                                       is_age=is_age)),
+            "phone": self.cell("phone", fields.phone),
+            "living_situation": self.cell("living", fields.living),
+            "care_level": self.cell("care", fields.care_level),
+            "health_notes": self.cell("health", str),
+            "tags": self.cell("tags", fields.tags),
+            "status": self.cell("status", fields.status),
+            "closed_on": self.cell("closed_on", lambda t: fields.closed_on(t, self.today)),
+            "emergency_contacts": self.contacts(),
+        }
+        return values
+
+    def contacts(self):
+        """Up to two emergency contacts from their columns; KEEP when all are blank."""
+        found = []
+        for n in ("1", "2"):
+            name = self.cell(f"c{n}_name", fields.name, blank="")
+            relation = self.values.get(f"c{n}_relation", "")
+            phone = self.cell(f"c{n}_phone", fields.phone, blank="")
+            if name or relation or phone:
+                found.append({"name": name or "", "relation": relation, "phone": phone or ""})
+        return found or KEEP
+
+
+def describe(household: dict) -> str:
+    """An existing household for a warning: its number and address."""
+    return f"{household['number']} {format_address(*address_key(household))}"
