@@ -9,12 +9,21 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run test setup system-deps translations messages db lint clean
+.PHONY: run codes test setup system-deps translations messages db lint clean
+
+# The address door cards carry (the QR codes, `codes`): where `make run` serves, unless
+# CAREVISITS_BASE_URL is set already (behind a proxy, or HOST=0.0.0.0 for phones on the LAN).
+run codes: export CAREVISITS_BASE_URL ?= http://$(HOST):$(PORT)
 
 run: setup db
 	@echo "Open http://$(HOST):$(PORT) — demo sign-ins: admin, coordinator, worker, worker2,"
 	@echo "volunteer, newvolunteer, family; password carevisits-demo (demo data only)."
 	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The door URL of every household (GRID="芙蓉街社区 第一网格" for one grid), with the
+# address `make run` serves on, the same HOST and PORT.
+codes: db
+	$(FLASK) codes list $(if $(GRID),--grid "$(GRID)")
 
 test: setup system-deps
 	$(BIN)/ruff check carevisits tests bench migrations wsgi.py

@@ -20,12 +20,15 @@ from carevisits.register import bp as register_bp
 from carevisits.requests import bp as requests_bp
 from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
+from carevisits.scheduler import register_scheduler
 from carevisits.security import register_security
+from carevisits.services import schedule
 from carevisits.volunteer import bp as volunteer_bp
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, error pages, commands."""
+    """Build the app: configuration, extensions, blueprints, error pages, commands, the
+    template globals and the overdue-scan scheduler."""
     app = Flask(
         __name__,
         instance_path=os.environ.get("CAREVISITS_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
@@ -42,6 +45,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)
+    register_template_globals(app)
+    register_scheduler(app)
     return app
 
 
@@ -56,3 +61,9 @@ def register_cli(app: Flask) -> None:
     """`flask --app wsgi …` commands: thin wrappers over services."""
     for command in commands:
         app.cli.add_command(command)
+
+
+def register_template_globals(app: Flask) -> None:
+    """Rules every template shares with the views and scans: an elder's schedule state."""
+    app.add_template_global(schedule.state, "schedule_state")
+    app.add_template_global(schedule.days_until_due, "days_until_due")

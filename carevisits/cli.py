@@ -14,9 +14,9 @@ from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Elder, Grid, Household, Role, Street
 from carevisits.models.base import local_today, utcnow
+from carevisits.scheduler import run_scans
 from carevisits.services import (
     accounts,
-    alerts,
     cards,
     demo,
     doorcodes,
@@ -24,7 +24,6 @@ from carevisits.services import (
     printjobs,
     register_import,
     register_sheets,
-    requests,
 )
 
 
@@ -163,13 +162,9 @@ alerts_group = AppGroup("alerts", help="Alerts and their notifications.")
 @alerts_group.command("scan")
 @click.option("--at", "at", help="Scan as of this time (ISO 8601), e.g. to check a schedule.")
 def alerts_scan(at: str | None):
-    """Open overdue alerts and send due notifications; safe to run from cron on many hosts."""
-    now = _parse_time(at)
-    with write_transaction():
-        overdue = alerts.scan_overdue(now)
-        late_requests = requests.scan_overdue_requests(now)
-        db.session.commit()
-    sent, failed = notify.deliver_due(now if at else utcnow())
+    """Open overdue alerts and send due notifications, as the web processes' scheduler does
+    every few minutes; safe to run from cron on many hosts at once."""
+    overdue, late_requests, sent, failed = run_scans(_parse_time(at))
     click.echo(f"{len(overdue)} new overdue alerts, {len(late_requests)} new request-overdue "
                f"alerts; {sent} notifications sent, {failed} failed.")
 

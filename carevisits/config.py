@@ -48,6 +48,10 @@ def load_config(instance_path: str) -> dict:
         # The app's clock (see models.base.utcnow): None is the system clock; tests and
         # drills set a callable that returns the instant they want.
         "CLOCK": None,
+        # Overdue scans every SCAN_MINUTES in web processes (carevisits/scheduler.py); unset:
+        # on under `flask run` and gunicorn, off for other commands; 0 turns it off (cron only).
+        "SCHEDULER": {"1": True, "0": False}.get(env.get("SCHEDULER", "")),
+        "SCAN_MINUTES": float(env.get("SCAN_MINUTES", "5")),
         # Readings that open an abnormal-observation alert.
         "ALERT_THRESHOLDS": {
             "systolic_high": int(env.get("ALERT_SYSTOLIC_HIGH", "160")),

@@ -1,6 +1,5 @@
 """Languages: Simplified Chinese by default, English when the user picks it."""
 
-from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request
@@ -9,6 +8,9 @@ from flask_babel import get_locale
 from carevisits import labels
 from carevisits.config import PROJECT_ROOT
 from carevisits.extensions import babel
+from carevisits.models.base import local_date
+
+__all__ = ["local_date", "local_zone", "register_i18n", "select_locale"]
 
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -26,11 +28,6 @@ def select_locale() -> str:
 def local_zone() -> ZoneInfo:
     """The time zone dates are shown and entered in."""
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-def local_date(moment: datetime) -> date:
-    """The calendar date of a moment where the users live."""
-    return moment.astimezone(local_zone()).date()
 
 
 def register_i18n(app: Flask) -> None:

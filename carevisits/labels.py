@@ -57,6 +57,12 @@ ROLES = {
     Role.FAMILY: _l("Family member"),
 }
 METHODS = {"scanned": _l("Scanned"), "manual": _l("Entered by hand"), "phone": _l("Phone call")}
+# A phone call's outcomes, in the words of a call (stored as the door's outcomes).
+PHONE_OUTCOMES = {
+    Outcome.MET_WELL: _l("Reached, well"),
+    Outcome.MET_CONCERN: _l("Reached, concern"),
+    Outcome.NO_ANSWER: _l("No answer on the phone"),
+}
 
 JOB_STATUSES = {
     JobStatus.QUEUED: _l("Waiting to start"),
@@ -84,6 +90,8 @@ ALERT_ACTIONS = {
     "acknowledged": _l("Taken on"),
     "step": _l("Ladder step done"),
     "resolved": _l("Resolved"),
+    "reopened": _l("Reopened"),
+    "note": _l("Note"),
 }
 
 FREQUENCIES = {
@@ -100,8 +108,10 @@ REQUEST_CLASSES = {
 REQUEST_STATUSES = {
     RequestStatus.OPEN: _l("New"),
     RequestStatus.IN_PROGRESS: _l("In progress"),
-    RequestStatus.RESOLVED: _l("Resolved"),
-    RequestStatus.CLOSED: _l("Closed"),
+    # Done and answered, but the office has not yet confirmed it with the elder or family;
+    # closed is the end. The words must not read as the same thing.
+    RequestStatus.RESOLVED: _l("Answered, awaiting confirmation"),
+    RequestStatus.CLOSED: _l("Closed after confirmation"),
     RequestStatus.CANCELLED: _l("Cancelled"),
 }
 WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"),
@@ -140,6 +150,7 @@ JINJA_GLOBALS = {
     "CLOSED_REASONS": CLOSED_REASONS,
     "ROLES": ROLES,
     "METHODS": METHODS,
+    "PHONE_OUTCOMES": PHONE_OUTCOMES,
 }
 
 

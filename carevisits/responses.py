@@ -15,6 +15,8 @@ def download(body: bytes, filename: str, *, mimetype: str | None = None) -> Resp
     fallback for old browsers). Kept out of every cache: downloads hold personal data."""
     if mimetype is None:
         mimetype = CSV if filename.endswith(".csv") else XLSX
+    # Names are made from area and people's names: keep out what no file system accepts.
+    filename = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in filename)
     fallback = "".join(c if c.isascii() and c.isalnum() or c in ".-_" else "_"
                        for c in filename)
     disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"

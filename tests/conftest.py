@@ -16,6 +16,9 @@ from carevisits.models import Role
 from tests import factories
 from tests.clock import TestClock
 
+# The browser tests' chromium, live server and phone (fixtures every test module may use).
+pytest_plugins = ["tests.browser"]
+
 POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
@@ -78,6 +81,8 @@ def make_app(database_url, tmp_path, **overrides):
         "BASE_URL": "https://cv.example.org",
         # Every test runs at a chosen instant, whatever the day and hour it runs on.
         "CLOCK": TestClock(),
+        # No scan thread unless a test starts one: tests run the scans they need.
+        "SCHEDULER": False,
     }
     config.update(overrides)
     os.environ.setdefault("CAREVISITS_INSTANCE_PATH", str(tmp_path / "instance"))

@@ -100,6 +100,18 @@ def visit_page(role, which):
     return visitor_scoped()(role, which)
 
 
+def visit_change(own_ok):
+    """Correcting or voiding a visit (these are the admin's): coordinators and admins in
+    their area; a worker who may see it but did not make it is refused; volunteers see only
+    their own visits."""
+    def expect(role, which):
+        if role == "volunteer":
+            return 404
+        outcome = visitor_scoped(own_ok)(role, which)
+        return 403 if outcome == own_ok and role in ("worker", "other_worker") else outcome
+    return expect
+
+
 def volunteer_roster(own_ok):
     """A volunteer's roster pages: the rosters of their own community only."""
     def expect(role, which):
@@ -187,6 +199,11 @@ ROUTES = {
     "scan.find_number": ("GET", lambda w, h: f"/visit?number={h.number}",
                          visitor_scoped("redirect")),
     "scan.visit": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}", visit_page),
+    "scan.correct": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}/correct",
+                     visit_change("page")),
+    "scan.void": ("POST", lambda w, h: f"/visits/{w.visits[h.id]}/void",
+                  visit_change(422)),  # no reason: refused, but only for those allowed
+    "elders.phone": ("GET", lambda w, h: f"/elders/{h.elders[0].id}/phone", staff_scoped()),
     "round.index": ("GET", lambda w, h: "/round/", only(STAFF, "round")),
     "elders.index": ("GET", lambda w, h: "/elders/", only(STAFF, "round")),
     "elders.detail": ("GET", lambda w, h: f"/elders/{h.elders[0].id}", staff_scoped()),
@@ -201,6 +218,8 @@ ROUTES = {
     "alerts.detail": ("GET", lambda w, h: f"/alerts/{w.alerts[h.id]}", staff_scoped()),
     "alerts.acknowledge": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/acknowledge",
                            staff_scoped("redirect")),
+    "alerts.acknowledge_many": ("POST", lambda w, h: "/alerts/acknowledge",
+                                only(STAFF, "redirect")),  # nothing ticked: back to the board
     "alerts.step": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/step",
                     staff_scoped("redirect")),
     "alerts.resolve": ("POST", lambda w, h: f"/alerts/{w.alerts[h.id]}/resolve",
@@ -223,6 +242,8 @@ ROUTES = {
                         lambda role, which: print_scoped(role, which, ok="redirect")),
     "requests.index": ("GET", lambda w, h: "/requests/", only(STAFF, "round")),
     "requests.detail": ("GET", lambda w, h: f"/requests/{w.requests[h.id]}", staff_scoped()),
+    "requests.reclass": ("POST", lambda w, h: f"/requests/{w.requests[h.id]}/class",
+                         staff_scoped(422)),  # no class chosen: refused, in scope only
     "requests.raise_for_elder": ("POST", lambda w, h: f"/requests/elders/{h.elders[0].id}",
                                  staff_scoped("redirect")),
     "elders.add_service": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/menu",
@@ -239,7 +260,7 @@ ROUTES = {
     "family.index": ("GET", lambda w, h: "/family/", only({"family"}, 200)),
     "family.elder": ("GET", lambda w, h: f"/family/elders/{h.elders[0].id}", family_only()),
     "family.raise_request": ("POST", lambda w, h: f"/family/elders/{h.elders[0].id}/requests",
-                             family_only("redirect")),
+                             family_only(422)),  # nothing described: refused at the field
     "elders.invite": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/invites",
                       staff_scoped(422)),
     "elders.revoke_family": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/family/"

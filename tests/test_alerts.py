@@ -33,6 +33,7 @@ from carevisits.models import (
     DeliveryStatus,
     DoorCode,
     Elder,
+    GridAssignment,
     Notification,
     NotificationChannel,
     Outcome,
@@ -41,8 +42,8 @@ from carevisits.models import (
     Visit,
     VisitMethod,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts, checkin, demo, notify
+from carevisits.models.base import local_today, utcnow
+from carevisits.services import alerts, checkin, demo, notify, schedule
 from tests import factories
 from tests.clock import EVERY_WEEKDAY
 from tests.conftest import count, latest, login
@@ -626,6 +627,69 @@ def test_a_note_of_only_spaces_does_not_resolve_an_alert(app):
     assert alert.status == AlertStatus.OPEN and alert.resolution == ""
 
 
+def _unseen_for(elder, days):
+    elder = db.session.get(Elder, elder.id)
+    elder.last_contact_at = utcnow() - timedelta(days=days)
+    schedule.refresh([elder])
+
+
+def _board_order(body, elders):
+    return sorted(elders, key=lambda e: body.index(f"· {e.name}"))
+
+
+def test_the_board_puts_urgent_first_then_the_longest_waiting_with_grid_and_worker(app):
+    w = scene(CareLevel.GENERAL, households=4)
+    long_overdue, just_overdue, urgent, abnormal = (h.elders[0] for h in w.households)
+    _unseen_for(long_overdue, 16)  # weekly with a day's grace: overdue 8 days
+    _unseen_for(just_overdue, 9)  # overdue since yesterday
+    db.session.commit()
+    alerts.raise_alert(abnormal, AlertKind.ABNORMAL, AlertLevel.WARNING, {},
+                       at=utcnow() - timedelta(days=2))
+    db.session.commit()
+    scan(utcnow())  # one scan opens both overdue alerts at the same moment
+    alerts.raise_alert(urgent, AlertKind.NO_ANSWER, AlertLevel.URGENT, {"welfare_check": True})
+    db.session.commit()
+    stand_in = factories.user(Role.GRID_WORKER, username="standin")
+    db.session.add(GridAssignment(grid=w.grid, user=stand_in, cover=True,
+                                  starts_on=local_today(),
+                                  ends_on=local_today() + timedelta(days=3)))
+    db.session.commit()
+    board = page(client_as(app, w.coordinator), "/alerts/")
+    assert _board_order(board, [abnormal, just_overdue, urgent, long_overdue]) == [
+        urgent, long_overdue, abnormal, just_overdue]
+    assert board.count(w.grid.label) == 4
+    assert f"今天负责的网格员：{w.worker.display_name}、{stand_in.display_name}" in board
+
+
+def test_several_alerts_are_taken_on_with_one_button(app):
+    w = scene(CareLevel.GENERAL, households=3)
+    elsewhere = scene(CareLevel.GENERAL)
+    opened = [alerts.raise_alert(e, AlertKind.ABNORMAL, AlertLevel.WARNING, {})
+              for e in (*(h.elders[0] for h in w.households), elsewhere.elder)]
+    db.session.commit()
+    first, second, third, foreign = (a.id for a in opened)
+    worker = client_as(app, w.worker)
+    board = page(worker, "/alerts/?kind=abnormal")
+    assert board.count('type="checkbox" name="alert"') == 3 and "接手所勾选的告警" in board
+
+    nothing = worker.post("/alerts/acknowledge?kind=abnormal", data={})
+    assert nothing.location.endswith("/alerts/?kind=abnormal")
+    assert "请先勾选您要处理的告警" in page(worker, nothing.location)
+    taken = worker.post("/alerts/acknowledge?kind=abnormal",
+                        data={"alert": [first, second, foreign]})
+    assert taken.status_code == 302 and taken.location.endswith("/alerts/?kind=abnormal")
+    assert "已接手2条告警" in page(worker, taken.location)
+    db.session.rollback()
+    status = {a: (db.session.get(Alert, a).status, db.session.get(Alert, a).acknowledged_by_id)
+              for a in (first, second, third, foreign)}
+    assert status == {first: (AlertStatus.ACKNOWLEDGED, w.worker.id),
+                      second: (AlertStatus.ACKNOWLEDGED, w.worker.id),
+                      third: (AlertStatus.OPEN, None), foreign: (AlertStatus.OPEN, None)}
+    again = worker.post("/alerts/acknowledge", data={"alert": [first, third]})
+    assert "已接手1条告警" in page(worker, again.location)  # the first was taken already
+    assert [e.action for e in events(db.session.get(Alert, first))] == ["opened", "acknowledged"]
+
+
 # --- 7. scans at once ----------------------------------------------------------------------
 
 def _race(app, at, threads=2):
@@ -880,8 +944,8 @@ def test_demo_street_two_days_on(app, runner, clock, start):
 
     board = page(coordinator, "/alerts/?kind=overdue")
     assert re.search(rf"<small class=\"muted\">{new}</small>", board)
-    # The badge counts every unresolved alert: the board's own scan also opens the
-    # request-overdue alerts of the demo's late requests.
+    # The badge counts every unresolved alert: the scan also opened the request-overdue
+    # alerts of the demo's late requests (the board itself only reads).
     unresolved = count(Alert, Alert.status != AlertStatus.RESOLVED)
     assert OVERDUE_ZH in board and badge(board) == unresolved >= new
     worker_board = page(worker, "/alerts/")

@@ -4,24 +4,29 @@ family member who sees their own elder and nobody else."""
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import openpyxl
 
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models import (
     FamilyInvite,
     FamilyLink,
+    GridAssignment,
     Outcome,
+    RequestClass,
     RequestSource,
     Role,
     ServiceRequest,
     VisitMethod,
 )
-from carevisits.models.base import utcnow
+from carevisits.models.base import local_today, utcnow
 from carevisits.services import family
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
+from tests.clock import SHANGHAI
 from tests.conftest import count, latest, login
 
 INVALID_ZH = "邀请码无效，请向社区重新索取。"
@@ -212,3 +217,88 @@ def test_blood_pressure_trend_only_where_readings_are_allowed(client, world):
     page = client.get(f"/family/elders/{mine.id}").get_data(as_text=True)
     chart = re.search(r'<svg class="chart".*?</svg>', page, re.S).group(0)
     assert chart.count("<polyline") == 2 and "血压" in page
+
+
+def test_the_family_sees_the_next_visit_the_worker_of_today_and_can_call_the_community(
+        client, world):
+    elder = world.h1.elders[0]
+    _linked(world, elder)  # met now; weekly (一般): the next visit within seven days
+    db.session.add(GridAssignment(grid=world.grids[0], user=world.other_worker, cover=True,
+                                  starts_on=local_today(), ends_on=local_today()))
+    db.session.commit()
+    login(client, world.family)
+    page = client.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+    due = (utcnow() + timedelta(days=7)).astimezone(local_zone()).date()
+    day = f"{due.year}年{due.month}月{due.day}日"
+    assert re.search(rf"<dt>下次探访</dt><dd>{day}星期.前</dd>", page)
+    assert f"<dt>今天负责的网格员</dt><dd>{world.other_worker.display_name}</dd>" in page
+    assert 'href="tel:0531-1234567"' in page and "打电话给社区" in page
+
+    db.session.rollback()
+    paused = db.session.get(type(elder), elder.id)
+    paused.paused_until = local_today() + timedelta(days=10)
+    db.session.commit()
+    page = client.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+    assert "暂停探访至" in page
+
+
+def test_the_family_asks_for_help_without_the_7123_rule_and_the_office_classes_it(
+        app, client, world):
+    elder = world.h1.elders[0]
+    _linked(world, elder)
+    login(client, world.family)
+    page = client.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+    assert 'name="request_class"' not in page and "7123" not in page
+    empty = client.post(f"/family/elders/{elder.id}/requests",
+                        data={"kind": "生活照料", "description": " "})
+    assert empty.status_code == 422
+    assert re.search(r'<details id="ask" open>.*请描述需要什么帮助。', empty.get_data(as_text=True),
+                     re.S)
+    sent = client.post(f"/family/elders/{elder.id}/requests", data={
+        "kind": "房屋维修", "description": "厨房漏水", "request_class": "hard"})
+    assert sent.status_code == 302
+    request = latest(ServiceRequest)
+    assert (request.request_class, request.deadline - request.raised_at) == (
+        RequestClass.SMALL, timedelta(days=1))  # the family does not choose
+
+    staff = app.test_client()
+    login(staff, world.worker)
+    detail = staff.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert 'name="request_class"' in detail and "修改" in detail
+    assert staff.post(f"/requests/{request.id}/class",
+                      data={"request_class": "hard"}).status_code == 302
+    request = latest(ServiceRequest)
+    assert (request.request_class, request.deadline - request.raised_at) == (
+        RequestClass.HARD, timedelta(days=3))
+    assert "事项大小改为" in staff.get(f"/requests/{request.id}").get_data(as_text=True)
+    assert staff.post(f"/requests/{request.id}",
+                      data={"status": "resolved", "note": "已修好"}).status_code == 302
+    refused = staff.post(f"/requests/{request.id}/class", data={"request_class": "small"})
+    assert refused.status_code == 422
+    assert latest(ServiceRequest).request_class == RequestClass.HARD
+
+
+def test_the_blood_pressure_chart_has_dates_on_its_axis(client, world, clock):
+    elder = world.h1.elders[0]
+    clock.set(datetime(2026, 11, 9, 9, 30, tzinfo=SHANGHAI))
+    _linked(world, elder, readings=True)
+    clock.set(datetime(2026, 11, 18, 23, 30, tzinfo=SHANGHAI))  # 15:30 UTC: still the 18th here
+    record_visit(visitor=world.worker, household=elder.household, method=VisitMethod.SCANNED,
+                 idempotency_key="family-visit-later-01",
+                 records=[ElderRecordInput(e.id, Outcome.MET_WELL, systolic=150, diastolic=95)
+                          for e in elder.household.elders])
+    db.session.commit()
+    login(client, world.family)
+    page = client.get(f"/family/elders/{elder.id}").get_data(as_text=True)
+    chart = re.search(r'<svg class="chart".*?</svg>', page, re.S).group(0)
+    dates = re.findall(r'<text class="date"[^>]*>([^<]+)</text>', chart)
+    assert dates[0] == "11月9日" and dates[-1] == "11月18日" and len(dates) == 4
+
+
+def test_the_visit_log_download_has_a_chinese_name(client, world):
+    elder = world.h1.elders[0]
+    _linked(world, elder)
+    login(client, world.family)
+    response = client.get(f"/family/elders/{elder.id}/visits.xlsx")
+    assert f"filename*=UTF-8''{quote(f'探访记录-{elder.name}.xlsx')}" in response.headers[
+        "Content-Disposition"]

@@ -156,6 +156,15 @@ def test_make_run_serves_the_demo_from_a_fresh_copy(tmp_path):
         finally:
             stop(proc)
 
+    # The door URLs carry the address `make run` served on: one source for both.
+    codes = subprocess.run(["make", "-s", "-o", f"{VENV}/.installed", "codes", f"VENV={VENV}",
+                            "HOST=127.0.0.1", f"PORT={port}", "GRID=芙蓉街社区 第一网格"],
+                           cwd=copy, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=120)
+    assert codes.returncode == 0, codes.stdout + codes.stderr
+    urls = [line.split("\t")[2] for line in codes.stdout.splitlines() if "\t" in line]
+    assert urls and all(url.startswith(f"{base}/c/") for url in urls), codes.stdout
+
     # The demo loads once: running it again adds nothing.
     again = subprocess.run([str(VENV / "bin" / "flask"), "--app", "wsgi", "demo"], cwd=copy,
                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,

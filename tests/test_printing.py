@@ -2,7 +2,9 @@
 the embedded font, characters it lacks, and who may print."""
 
 import io
+import re
 import time
+from urllib.parse import quote
 
 import pypdfium2 as pdfium
 import pytest
@@ -158,6 +160,42 @@ def test_coordinator_prints_a_grid_from_the_browser_and_downloads_it(client, wor
     assert latest(AuditEvent).action == "print.download"
 
 
+def test_the_safe_reprint_is_chosen_and_new_cards_must_be_confirmed(client, world):
+    login(client, world.coordinator)
+    for path in ("/printing/", f"/printing/grids/{world.grids[0].id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert re.search(r'<input checked[^>]*value="reprint"', page), path
+        assert not re.search(r'<input checked[^>]*value="new"', page), path
+        assert re.search(r'<input checked[^>]*value="a4-8up"', page), path
+        assert 'class="choice choice-new"' in page and "旧卡将立即失效" in page
+    unconfirmed = client.post("/printing/", data={"area": f"g:{world.grids[0].id}",
+                                                  "layout": "a4-8up", "mode": "new"})
+    body = unconfirmed.get_data(as_text=True)
+    assert unconfirmed.status_code == 422 and count(PrintJob) == 0
+    assert re.search(r'card-mode has-error.*打印新卡会让旧卡立即失效：请勾选确认', body, re.S)
+    assert live_code(db.session.get(Household, world.h1.id)).token == world.h1.code.token
+    confirmed = client.post("/printing/", data={"area": f"g:{world.grids[0].id}",
+                                                "layout": "a4-8up", "mode": "new",
+                                                "confirm_new": "y"})
+    assert confirmed.status_code == 302
+    job = wait_for(int(confirmed.location.rsplit("/", 1)[1]))
+    assert job.rotate and job.codes_rotated_at is not None
+    assert "1 户 · 新卡" in client.get(confirmed.location).get_data(as_text=True)
+    assert "1 户 · <strong>新卡</strong>" in client.get("/printing/").get_data(as_text=True)
+    pdf = client.get(f"/printing/jobs/{job.id}/cards.pdf")
+    name = quote(f"门卡-{job.scope_label}-{job.id}.pdf")
+    assert f"filename*=UTF-8''{name}" in pdf.headers["Content-Disposition"]
+
+
+def test_the_card_carries_the_number_the_neutral_door_page_shows(app, client, world):
+    app.config["HOTLINE"] = "0531-66600000"
+    _, text = read_pdf(make_pdf(world, [world.h1, world.h3], "a6-card"))
+    neutral = client.get(f"/c/{world.h1.code.token}").get_data(as_text=True)
+    assert "0531-66600000" in neutral and world.communities[0].hotline not in neutral
+    assert text.count("服务热线 0531-66600000") == 2  # both communities' cards
+    assert world.communities[0].hotline not in text
+
+
 def test_ticking_a_building_prints_its_households(client, world):
     extra = factories.household(world.grids[0], building="3", room="999")
     db.session.commit()
@@ -165,7 +203,7 @@ def test_ticking_a_building_prints_its_households(client, world):
     key = f"{world.h1.address}|3"
     assert key in client.get(f"/printing/grids/{world.grids[0].id}").get_data(as_text=True)
     response = client.post(f"/printing/grids/{world.grids[0].id}", data={
-        "buildings": key, "layout": "a4-labels-3x7", "mode": "new"})
+        "buildings": key, "layout": "a4-labels-3x7", "mode": "new", "confirm_new": "y"})
     job = wait_for(int(response.location.rsplit("/", 1)[1]))
     assert job.total == 2 and job.rotate and job.codes_rotated_at is not None
     assert live_code(db.session.get(Household, extra.id)).token != extra.code.token

@@ -111,7 +111,7 @@ def test_a_household_is_edited_moved_within_its_street_and_closed(client, app, w
     assert h.number not in printing and world.h3.number in printing
     assert client.post("/printing/", data={
         "area": f"c:{world.communities[1].id}", "layout": "a6-card",
-        "mode": "new"}).status_code == 302
+        "mode": "new", "confirm_new": "y"}).status_code == 302
     db.session.rollback()
     assert doorcodes.live_code(db.session.get(Household, h.id)) is None
 

@@ -6,12 +6,14 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
+from carevisits import labels
 from carevisits.extensions import db
 from carevisits.models import (
     Alert,
@@ -763,3 +765,39 @@ def test_a_reopened_request_is_no_longer_finished(client, world):
     login(client, world.coordinator)
     rows = read_csv(client.get(f"/coordinator/exports/requests.csv?month={this_month()}"))
     assert rows[1][8] == "办理中" and rows[1][9] == ""
+
+
+# --- words a coordinator reads ---------------------------------------------------------------
+
+def test_the_new_service_form_asks_for_a_service_name_and_says_every_error(client, world):
+    login(client, world.coordinator)
+    page = client.get("/coordinator/services").get_data(as_text=True)
+    assert '<label for="name">服务名称</label>' in page and ">姓名<" not in page
+    refused = client.post("/coordinator/services", data={"name": "", "category": "",
+                                                         "unit": "", "place": "door"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    for message in ("请填写服务名称。", "请输入类别。", "请填写计量单位"):
+        assert message in body, message
+
+
+def test_a_requests_answer_and_statuses_read_as_what_they_are(client, world):
+    r = raise_for(world.h1.elders[0], actor=world.worker)
+    login(client, world.worker)
+    set_status(client, r.id, "resolved", "已联系物业更换")
+    page = client.get(f"/requests/{r.id}").get_data(as_text=True)
+    assert "<dt>书面答复</dt><dd>已联系物业更换</dd>" in page and "探访情况" not in page
+    resolved, closed = (str(labels.REQUEST_STATUSES[s])
+                        for s in (RequestStatus.RESOLVED, RequestStatus.CLOSED))
+    assert resolved == "已答复，待确认" and closed == "已办结（已确认）"
+    assert f"<dd>{resolved}</dd>" in page
+
+
+def test_exports_have_chinese_file_names(client, exported):
+    month = this_month()
+    login(client, exported.coordinator)
+    for what, name in (("deliveries", "服务记录"), ("requests", "诉求记录")):
+        for fmt in ("csv", "xlsx"):
+            response = client.get(f"/coordinator/exports/{what}.{fmt}?month={month}")
+            disposition = response.headers["Content-Disposition"]
+            assert f"filename*=UTF-8''{quote(f'{name}-{month}.{fmt}')}" in disposition

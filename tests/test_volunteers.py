@@ -7,7 +7,7 @@ import csv
 import io
 import re
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import openpyxl
@@ -22,11 +22,13 @@ from carevisits.models import (
     AlertLevel,
     AlertStatus,
     FamilyLink,
+    Frequency,
     MemberStatus,
     Outcome,
     Role,
     Roster,
     RosterMember,
+    ServiceItem,
     User,
     Visit,
     VisitMethod,
@@ -34,11 +36,12 @@ from carevisits.models import (
     VolunteerProfile,
     VolunteerStatus,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts, family, volunteers
-from carevisits.services.checkin import ElderRecordInput, record_visit
+from carevisits.models.base import local_today, utcnow
+from carevisits.services import alerts, family, menus, volunteers
+from carevisits.services.checkin import CheckInError, ElderRecordInput, record_visit
 from carevisits.services.exports import Month
 from tests import factories
+from tests.clock import SHANGHAI
 from tests.conftest import count, latest, login
 
 MADE_UP_TOKEN = "Zq0cB3cI2m9mZq0cB3cI2m9mZq0cB3cI2m9mZq0cB3c"
@@ -348,6 +351,28 @@ def test_the_leader_must_be_an_approved_member(app, world):
     assert db_leader(roster) is None
 
 
+def test_a_roster_may_not_include_another_communitys_households(app, world):
+    c1 = world.communities[0]
+    # The street's coordinator sees both communities, so scope alone would let it through.
+    coordinator = signed_in(app, world.coordinator)
+    page = coordinator.post(f"/coordinator/rosters/new?community={c1.id}", data={
+        "name": "甲社区混合组", "weekday": "2", "start_time": "09:30", "visit_minutes": "30",
+        "capacity": "2", "open": "y", "households": [world.h1.id, world.h3.id]})
+    text(page, 422)
+    assert count(Roster) == 0
+    reread()
+    with pytest.raises(volunteers.VolunteerError, match="排班的住户必须在本社区内"):
+        make_roster(world, world.h1, world.h3, name="甲社区混合组")  # the service, as the admin
+    reread()
+    roster = make_roster(world, world.h1)
+    with pytest.raises(volunteers.VolunteerError):
+        volunteers.save_roster(roster, replace(roster_input(roster),
+                                               household_ids=[world.h1.id, world.h3.id]),
+                               world.coordinator)
+    reread()
+    assert [h.id for h in db.session.get(Roster, roster.id).households] == [world.h1.id]
+
+
 def test_the_leader_sees_every_phone_and_members_the_leaders(app, world):
     roster = make_roster(world, world.h1)
     leader, member, other = (new_volunteer(name, roster.community)
@@ -482,6 +507,79 @@ def test_readings_only_on_a_roster_that_allows_them(app, world, readings):
     assert check_in(volunteer, world.h2, "readings-allowed-01", **fields).status_code == 302
     record = latest(VisitRecord)
     assert {k: str(getattr(record, k)) for k in readings} == readings
+
+
+def _menu(world, elder, *names):
+    """Put services on the elder's menu, due at every visit; returns name → item id."""
+    reread()
+    menus.seed_catalogue()
+    items = {i.name: i for i in db.session.scalars(select(ServiceItem)
+                                                   .where(ServiceItem.name.in_(names)))}
+    for name in names:
+        menus.add_to_menu(db.session.get(type(elder), elder.id), item=items[name],
+                          frequency=Frequency.EVERY_VISIT, notes="", starts_on=local_today(),
+                          ends_on=None, actor=world.admin)
+    db.session.commit()
+    return {name: item.id for name, item in items.items()}
+
+
+def test_reading_services_are_not_offered_where_volunteers_record_no_readings(app, world):
+    elder = world.h2.elders[0]
+    ids = _menu(world, elder, "量血压", "谈心疏导")
+    roster = make_roster(world, world.h2)
+    join(world, world.volunteer, roster)
+    volunteer = signed_in(app, world.volunteer)
+    box = 'name="e{}-svc" value="{}"'.format
+    form = assert_form(volunteer, world.h2, roster)
+    assert box(elder.id, ids["谈心疏导"]) in form and box(elder.id, ids["量血压"]) not in form
+    refused = check_in(volunteer, world.h2, "bp-service-refused", **{
+        f"e{elder.id}-svc": [ids["量血压"], ids["谈心疏导"]]})
+    assert refused.status_code == 422 and count(Visit) == 0
+    # The service itself refuses it too, whatever form sent it.
+    reread()
+    with pytest.raises(CheckInError, match="本排班不记录血压"):
+        record_visit(visitor=world.volunteer, household=world.h2, method=VisitMethod.SCANNED,
+                     idempotency_key="bp-service-direct-01", roster=roster,
+                     records=[ElderRecordInput(elder.id, Outcome.MET_WELL, deliveries=[
+                         menus.DeliveryInput(ids["量血压"])])])
+    reread()
+    # Where readings are allowed, and for staff, it is offered (and due, so ticked).
+    assert box(elder.id, ids["量血压"]) in text(signed_in(app, world.other_worker).get(
+        f"/c/{world.h2.code.token}"))
+    coordinator = signed_in(app, world.community_coordinator)
+    assert coordinator.post(f"/coordinator/rosters/{roster.id}",
+                            data=roster_form(roster, allow_observations="y")).status_code == 302
+    assert f'{box(elder.id, ids["量血压"])} checked' in assert_form(volunteer, world.h2, roster)
+
+
+def test_a_visit_outside_the_rosters_day_and_hours_is_flagged_for_the_leader(app, world, clock):
+    # 周六上午组 meets on Saturdays at 09:30 (Shanghai).
+    roster = make_roster(world, world.h1, world.h2)
+    leader = join(world, world.volunteer, roster)
+    member = join(world, new_volunteer("vol-b", world.communities[0]), roster)
+    reread()
+    volunteers.save_roster(db.session.get(Roster, roster.id), replace(
+        roster_input(db.session.get(Roster, roster.id)), leader_id=leader.user_id), world.admin)
+    db.session.commit()
+    clock.set(datetime(2026, 11, 21, 10, 15, tzinfo=SHANGHAI))  # Saturday, on time
+    assert check_in(signed_in(app, member.user), world.h1, "roster-on-time-01").status_code == 302
+    clock.set(datetime(2026, 11, 23, 2, 52, tzinfo=SHANGHAI))  # Monday night
+    assert check_in(signed_in(app, member.user), world.h2, "roster-monday-01").status_code == 302
+    assert count(Visit) == 2  # both recorded and counted
+
+    page = text(signed_in(app, world.volunteer).get(f"/volunteer/rosters/{roster.id}"))
+    lines = re.findall(r"<li( class=\"off-schedule\")?>(.*?)</li>", page.split("最近的上门")[1],
+                       re.S)
+    assert [bool(flag) for flag, _ in lines] == [True, False]  # newest first
+    (_, monday), (_, saturday) = lines
+    assert "2026-11-23 02:52" in monday and "不在排班的日子或时段" in monday
+    assert "2026-11-21 10:15" in saturday and "不在排班" not in saturday
+    # Plain members do not see the list; the coordinators do.
+    assert "最近的上门" not in text(signed_in(app, member.user).get(
+        f"/volunteer/rosters/{roster.id}"))
+    coordinator = text(signed_in(app, world.community_coordinator).get(
+        f"/coordinator/rosters/{roster.id}"))
+    assert coordinator.count("不在排班的日子或时段") == 1
 
 
 def test_minutes_out_of_range_are_refused(app, world):

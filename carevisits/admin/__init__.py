@@ -29,17 +29,15 @@ def new_user():
     """Create an account with a role and an area."""
     form = UserForm()
     form.area.choices = area_choices(current_user)
-    if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors = [_l("Enter a password.")]
-        else:
-            done = _save(lambda: accounts.create_user(
-                actor=current_user, username=form.username.data,
-                display_name=form.display_name.data, password=form.password.data,
-                role=Role(form.role.data), scope=parse_area(form.area.data),
-                phone=form.phone.data or ""), _l("Account created."))
-            if done:
-                return done
+    if form.is_submitted():
+        done = _submit(form, lambda role: accounts.account_problems(
+            role=role, scope=parse_area(form.area.data), password=form.password.data or "",
+            username=form.username.data or ""), lambda role: accounts.create_user(
+            actor=current_user, username=form.username.data, display_name=form.display_name.data,
+            password=form.password.data, role=role, scope=parse_area(form.area.data),
+            phone=form.phone.data or ""), _l("Account created."))
+        if done:
+            return done
     return _form_page(form, None)
 
 
@@ -53,24 +51,35 @@ def edit_user(user_id: int):
     del form.username  # usernames stay as created
     if not form.is_submitted():
         form.area.data = area_value(user)
-    if form.validate_on_submit():
-        done = _save(lambda: accounts.update_user(
+    else:
+        done = _submit(form, lambda role: accounts.account_problems(
+            role=role, scope=parse_area(form.area.data), password=form.password.data or "",
+            user=user, actor=current_user, active=form.active.data),
+            lambda role: accounts.update_user(
             actor=current_user, user=user, display_name=form.display_name.data,
-            phone=form.phone.data or "", role=Role(form.role.data),
-            scope=parse_area(form.area.data), active=form.active.data,
-            new_password=form.password.data or ""), _l("Account saved."))
+            phone=form.phone.data or "", role=role, scope=parse_area(form.area.data),
+            active=form.active.data, new_password=form.password.data or ""),
+            _l("Account saved."))
         if done:
             return done
     return _form_page(form, user)
 
 
-def _save(change, message):
-    """Apply an account change and go back to the list, or flash why it was refused."""
+def _submit(form, problems, save, message):
+    """Check the form and the account rules together, so that every error shows at once at
+    its field; then save and go back to the list (None: the form is shown again)."""
+    valid = form.validate()
+    role = Role(form.role.data) if form.role.data in Role.__members__.values() else None
     try:
-        change()
+        found = problems(role)
+        if valid and not found:
+            save(role)
     except accounts.AccountError as err:
+        found = err.errors
+    for name, messages in found.items():
+        form[name].errors = [*form[name].errors, *messages]
+    if not valid or found:
         db.session.rollback()
-        flash(str(err), "error")
         return None
     db.session.commit()
     flash(message, "info")

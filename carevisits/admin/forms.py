@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from carevisits import labels
 from carevisits.auth import username_field
 from carevisits.extensions import db
-from carevisits.models import Community, Grid, Street
+from carevisits.models import Community, Grid, Role, Street
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
 from carevisits.services.scope import area_options
 
@@ -47,7 +47,9 @@ class UserForm(FlaskForm):
     display_name = StringField(_l("Name"), validators=[
         InputRequired(_l("Enter a name.")), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
-    role = SelectField(_l("Role"), choices=labels.as_choices(labels.ROLES))
+    # Grid workers are most of the accounts; an admin account is made on purpose.
+    role = SelectField(_l("Role"), choices=labels.as_choices(labels.ROLES),
+                       default=Role.GRID_WORKER.value)
     area = SelectField(_l("Area"), validate_choice=True)
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"), validators=[

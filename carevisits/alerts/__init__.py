@@ -2,13 +2,19 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import case, select
+from sqlalchemy import select
 
 from carevisits import labels
 from carevisits.access import roles_required, staff_required
-from carevisits.alerts.forms import ChannelForm, NoteForm, PolicyForm, ResolveForm
-from carevisits.database import takes_write_lock
+from carevisits.alerts.forms import (
+    AcknowledgeForm,
+    ChannelForm,
+    NoteForm,
+    PolicyForm,
+    ResolveForm,
+)
 from carevisits.extensions import db
 from carevisits.models import (
     Alert,
@@ -23,8 +29,9 @@ from carevisits.models import (
     NotificationChannel,
     Role,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, notify, requests, schedule
+from carevisits.models.base import local_today, utcnow
+from carevisits.services import alerts, audit, contacts, notify, schedule
+from carevisits.services.elder_list import workers_of
 from carevisits.services.scope import area_options
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
@@ -34,13 +41,9 @@ STATUS_FILTERS = {"open": alerts.UNRESOLVED, "resolved": (AlertStatus.RESOLVED,)
 
 @bp.get("/")
 @staff_required
-@takes_write_lock
 def board():
-    """Alerts in my area, the most urgent first, filtered by kind, level and community."""
-    now = utcnow()  # show now what the next cron scan would
-    alerts.scan_overdue(now, current_user)
-    requests.scan_overdue_requests(now, current_user)
-    db.session.commit()
+    """Alerts in my area, the most urgent first, filtered by kind, level and community; it
+    only reads: the scheduler's scans open overdue alerts (carevisits/scheduler.py)."""
     args = request.args
     query = alerts.visible_alerts(current_user).where(
         Alert.status.in_(STATUS_FILTERS.get(args.get("status"), alerts.UNRESOLVED)))
@@ -53,13 +56,29 @@ def board():
     if args.get("community") in communities:
         query = query.where(Household.grid_id.in_(select(Grid.id).where(
             Grid.community_id == int(args["community"][2:]))))
-    urgent_first = case((Alert.level == AlertLevel.URGENT, 0), else_=1)
-    query = query.order_by(None).order_by(urgent_first, Alert.opened_at)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(alerts.for_board(query), per_page=50, error_out=False)
+    workers = workers_of({a.elder.household.grid_id for a in page.items}, local_today())
     failed = (db.session.scalars(notify.failed_notifications(current_user).limit(20)).all()
               if current_user.role != Role.GRID_WORKER else [])
     return render_template("alerts/board.html", page=page, communities=communities,
-                           failed=failed, args=args, now=utcnow())
+                           failed=failed, args=args, now=utcnow(), workers=workers,
+                           ack_form=AcknowledgeForm())
+
+
+@bp.post("/acknowledge")
+@staff_required
+def acknowledge_many():
+    """Take on the alerts ticked on the board with one button, then back to the board."""
+    form = AcknowledgeForm()
+    if form.validate_on_submit():
+        chosen = db.session.scalars(alerts.visible_alerts(current_user)
+                                    .where(Alert.id.in_(form.alert.data)))
+        taken = alerts.acknowledge_all(chosen, current_user)
+        db.session.commit()
+        flash(ngettext("%(num)d alert taken on.", "%(num)d alerts taken on.", taken), "info")
+    else:
+        flash(_l("Tick the alerts you are taking on."), "error")
+    return redirect(url_for("alerts.board", **request.args))
 
 
 def _alert_in_scope(alert_id: int) -> Alert:
@@ -123,6 +142,8 @@ def _policy_form(street_id: int) -> PolicyForm:
         for level, (interval, grace) in schedule.street_policy(street_id).items():
             form[f"{level.value}_interval"].data = interval
             form[f"{level.value}_grace"].data = grace
+        for level, counts in contacts.phone_policy(street_id).items():
+            form[f"{level.value}_phone"].data = counts
     return form
 
 
@@ -158,7 +179,9 @@ def save_policy(street_id: int):
         return _settings_page(policy_forms={street_id: form}, status=422)
     for level, (interval, grace) in form.values().items():
         schedule.set_policy(street_id, level, interval, grace)
-    audit.record(current_user, "policy.update", "street", street_id)
+    contacts.set_phone_policy(street_id, form.phone_values())
+    audit.record(current_user, "policy.update", "street", street_id,
+                 phone_counts={k.value: v for k, v in form.phone_values().items()})
     db.session.commit()
     flash(_l("Visit policy saved; every elder's schedule was updated."), "info")
     return redirect(url_for("alerts.settings"))

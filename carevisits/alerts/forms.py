@@ -2,7 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange
 
 from carevisits import labels
@@ -16,6 +23,13 @@ class NoteForm(FlaskForm):
 
     note = TextAreaField(_l("What happened"), validators=[
         Length(max=NOTE_MAX, message=_l("At most %(max)d characters."))])
+
+
+class AcknowledgeForm(FlaskForm):
+    """The alerts of the board ticked to be taken on with one button."""
+
+    alert = SelectMultipleField(coerce=int, validate_choice=False, validators=[
+        DataRequired(_l("Tick the alerts you are taking on."))])
 
 
 class ResolveForm(FlaskForm):
@@ -38,15 +52,21 @@ def _hours():
 
 
 class PolicyForm(FlaskForm):
-    """Visit interval (days) and grace (hours) for each care level of one street."""
+    """Visit interval (days), grace (hours) and whether a phone call counts, for each care
+    level of one street."""
 
     key_interval, key_grace = _days(), _hours()
     focus_interval, focus_grace = _days(), _hours()
     general_interval, general_grace = _days(), _hours()
+    # Whether a phone call that reached the elder resets the schedule, per care level.
+    key_phone, focus_phone, general_phone = BooleanField(), BooleanField(), BooleanField()
 
     def values(self) -> dict[CareLevel, tuple[int, int]]:
         return {level: (self[f"{level.value}_interval"].data, self[f"{level.value}_grace"].data)
                 for level in CareLevel}
+
+    def phone_values(self) -> dict[CareLevel, bool]:
+        return {level: self[f"{level.value}_phone"].data for level in CareLevel}
 
 
 class ChannelForm(FlaskForm):

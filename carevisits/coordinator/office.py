@@ -25,11 +25,12 @@ EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
 class ItemForm(FlaskForm):
     """A new service for the catalogue."""
 
-    name = StringField(_l("Name"), validators=[InputRequired(_l("Enter a name.")),
-                                               Length(max=40)])
+    name = StringField(_l("Service name"), validators=[
+        InputRequired(_l("Enter the service's name.")), Length(max=40)])
     category = StringField(_l("Category"), validators=[InputRequired(_l("Enter a category.")),
                                                        Length(max=40)])
-    unit = StringField(_l("Unit"), default="次", validators=[InputRequired(), Length(max=10)])
+    unit = StringField(_l("Unit"), default="次", validators=[
+        InputRequired(_l("Enter how it is counted, e.g. 次, 份 or 小时.")), Length(max=10)])
     place = SelectField(_l("Where"), choices=labels.as_choices(labels.PLACES))
 
 
@@ -95,4 +96,4 @@ def export(what: str, fmt: str):
     audit.record(current_user, "export", what, None, month=str(month), rows=len(rows),
                  format=fmt)
     db.session.commit()
-    return spreadsheet(header, rows, title=title, filename=f"{what}-{month}.{fmt}")
+    return spreadsheet(header, rows, title=title, filename=f"{title}-{month}.{fmt}")

@@ -11,7 +11,8 @@ from carevisits.coordinator.forms import MemberDecisionForm, ReviewForm, RosterF
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Community, MemberStatus, Roster, RosterMember, VolunteerStatus
-from carevisits.services import volunteers
+from carevisits.models.base import utcnow
+from carevisits.services import roster_times, volunteers
 from carevisits.services.scope import community_scope, managed_communities
 
 
@@ -93,8 +94,9 @@ def _roster_form(roster: Roster | None, community: Community):
             db.session.commit()
             flash(_l("Roster saved."), "info")
             return redirect(url_for("coordinator.roster", roster_id=saved.id))
+    visits = roster_times.recent_visits(roster, utcnow(), local_zone()) if roster else []
     return render_template("coordinator/roster.html", form=form, roster=roster,
-                           community=community, error=error,
+                           community=community, error=error, visits=visits,
                            decision=MemberDecisionForm()), (422 if form.is_submitted() else 200)
 
 

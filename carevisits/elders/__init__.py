@@ -10,7 +10,7 @@ from sqlalchemy import select
 from carevisits import labels
 from carevisits.access import roles_required, staff_required
 from carevisits.database import takes_write_lock
-from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm
+from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm, PhoneForm
 from carevisits.extensions import db
 from carevisits.i18n import local_date, local_zone
 from carevisits.models import (
@@ -19,13 +19,23 @@ from carevisits.models import (
     FamilyLink,
     Frequency,
     MenuEntry,
+    Outcome,
     Role,
     ServiceItem,
     ServiceRequest,
 )
 from carevisits.models.base import utcnow
 from carevisits.requests import RaiseForm
-from carevisits.services import audit, elder_list, family, menus, schedule, volunteers
+from carevisits.services import (
+    audit,
+    checkin,
+    contacts,
+    elder_list,
+    family,
+    menus,
+    schedule,
+    volunteers,
+)
 from carevisits.services.elder_list import ElderFilter, register_query, workers_of
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import area_options, can_see_household
@@ -41,7 +51,7 @@ def index():
     chosen = ElderFilter.from_args(request.args, current_user)
     now = utcnow()
     today = local_date(now)
-    page = db.paginate(register_query(current_user, chosen, now, today),
+    page = db.paginate(register_query(current_user, chosen, now),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     workers = workers_of({e.household.grid_id for e in page.items}, today)
     return render_template("elders/index.html", page=page, chosen=chosen, now=now,
@@ -89,6 +99,7 @@ def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_
         .limit(20)).all()
     return render_template(
         "elders/detail.html", elder=elder, history=history, now=now, alerts=alert_list,
+        delivered=menus.delivered_at_visits([r.visit_id for r in history.items]),
         menu_rows=menu_rows, menu_form=_menu_form(menu_form), requests=elder_requests,
         raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
         family_links=db.session.scalars(select(FamilyLink).where(
@@ -103,6 +114,36 @@ def _elder_in_scope(elder_id: int) -> Elder:
     if elder is None or not can_see_household(current_user, elder.household):
         abort(404)
     return elder
+
+
+@bp.route("/<int:elder_id>/phone", methods=["GET", "POST"])
+@staff_required
+def phone(elder_id: int):
+    """A phone call to the elder (电话问候): reached or not, and notes; back to the round or
+    the elder's page."""
+    elder, form = _elder_in_scope(elder_id), PhoneForm()
+    back = "round" if request.args.get("back") == "round" else "elder"
+    if not elder.active:
+        abort(404)
+    if not form.is_submitted():
+        form.idempotency_key.data = checkin.new_idempotency_key()
+    elif form.validate():
+        try:
+            _visit, counted = contacts.record_phone_call(
+                caller=current_user, elder=elder, outcome=Outcome(form.outcome.data),
+                notes=form.notes.data or "", idempotency_key=form.idempotency_key.data)
+        except checkin.CheckInError as err:
+            db.session.rollback()
+            form.outcome.errors = [str(err)]
+        else:
+            db.session.commit()
+            flash(_l("Phone call with %(name)s recorded.", name=elder.name) if counted else
+                  _l("Phone call with %(name)s recorded. At this care level a call does not "
+                     "replace a visit at the door.", name=elder.name), "info")
+            return redirect(url_for("round.index") if back == "round"
+                            else url_for("elders.detail", elder_id=elder.id))
+    return render_template("elders/phone.html", elder=elder, form=form, back=back), (
+        422 if form.errors else 200)
 
 
 @bp.post("/<int:elder_id>/pause")

@@ -1,11 +1,22 @@
-"""Forms on the elder page: pauses, the elder's own visit interval, the service menu."""
+"""Forms on the elder page: pauses, the elder's own visit interval, the service menu, phone
+calls."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from carevisits import labels
+from carevisits.services.checkin import NOTES_MAX
 
 
 class PauseForm(FlaskForm):
@@ -40,3 +51,14 @@ class InviteForm(FlaskForm):
     relation = StringField(_l("Relation (e.g. son, daughter)"), validators=[
         InputRequired(_l("Say how the family member is related.")), Length(max=20)])
     may_see_observations = BooleanField(_l("May see blood pressure and pulse"))
+
+
+class PhoneForm(FlaskForm):
+    """A phone call to the elder (电话问候): whether they were reached, and notes."""
+
+    idempotency_key = HiddenField(validators=[
+        InputRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
+    outcome = RadioField(_l("The call"), choices=labels.as_choices(labels.PHONE_OUTCOMES),
+                         validators=[InputRequired(_l("Choose what happened."))])
+    notes = TextAreaField(_l("Notes"), validators=[
+        Length(max=NOTES_MAX, message=_l("At most %(max)d characters.", max=NOTES_MAX))])

@@ -14,9 +14,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from carevisits import labels
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, signup_limit
 from carevisits.database import takes_write_lock
@@ -25,7 +26,6 @@ from carevisits.i18n import local_zone
 from carevisits.models import (
     Alert,
     AlertStatus,
-    Delivery,
     RequestClass,
     RequestSource,
     Role,
@@ -33,10 +33,9 @@ from carevisits.models import (
     Visit,
     VisitRecord,
 )
-from carevisits.models.base import utcnow
-from carevisits.requests import RaiseForm
+from carevisits.models.base import local_today, utcnow
 from carevisits.responses import spreadsheet
-from carevisits.services import audit, charts, exports, family, requests
+from carevisits.services import audit, charts, exports, family, menus, requests
 from carevisits.services.rounds import elder_history
 
 bp = Blueprint("family", __name__, url_prefix="/family")
@@ -55,6 +54,16 @@ class MessageForm(FlaskForm):
 
     text = TextAreaField(_l("Message"), validators=[
         DataRequired(_l("Write your message.")),
+        Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
+
+
+class HelpForm(FlaskForm):
+    """Asking the community for help: what kind, what is needed. How big it is (the 7123
+    rule) is the office's call, made on the request page."""
+
+    kind = SelectField(_l("Kind"), choices=labels.as_choices({k: k for k in requests.KINDS}))
+    description = TextAreaField(_l("What is needed"), validators=[
+        DataRequired(_l("Describe what is needed.")),
         Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
 
 
@@ -122,14 +131,14 @@ def _link(elder_id: int):
 @family_required
 def elder(elder_id: int):
     """The visit log of my elder: when, who, what was seen, services delivered."""
-    link = _link(elder_id)
+    return _elder_page(_link(elder_id))
+
+
+def _elder_page(link, help_form: HelpForm | None = None, status: int = 200):
+    elder_id, now = link.elder_id, utcnow()
     history = db.paginate(elder_history(link.elder), per_page=current_app.config["PAGE_SIZE"],
                           error_out=False)
-    visit_ids = [r.visit_id for r in history.items]
-    delivered: dict[int, list[Delivery]] = {}
-    for d in db.session.scalars(select(Delivery).where(Delivery.visit_id.in_(visit_ids),
-                                                       Delivery.elder_id == elder_id)):
-        delivered.setdefault(d.visit_id, []).append(d)
+    delivered = menus.delivered_at_visits([r.visit_id for r in history.items])
     open_alerts = db.session.scalars(select(Alert).where(
         Alert.elder_id == elder_id, Alert.status != AlertStatus.RESOLVED)).all()
     my_requests = db.session.scalars(select(ServiceRequest).where(
@@ -143,10 +152,13 @@ def elder(elder_id: int):
             .where(VisitRecord.elder_id == elder_id, VisitRecord.systolic.is_not(None))
             .order_by(Visit.occurred_at.desc()).limit(30)).all()
         chart = charts.bp_trend([tuple(r) for r in reversed(rows)],
-                                str(_l("Blood pressure, last readings")))
+                                str(_l("Blood pressure, last readings")), local_zone())
+    ahead = family.outlook(link.elder, now, local_today(), local_zone(),
+                           current_app.config["HOTLINE"])
     return render_template("family/elder.html", link=link, history=history, chart=chart,
                            delivered=delivered, alerts=open_alerts, requests=my_requests,
-                           form=RaiseForm(), message_form=MessageForm(), now=utcnow())
+                           form=help_form or HelpForm(), message_form=MessageForm(), now=now,
+                           ahead=ahead), status
 
 
 @bp.get("/elders/<int:elder_id>/visits.<fmt>")
@@ -160,15 +172,26 @@ def export_visits(elder_id: int, fmt: str):
     header, rows = exports.family_visit_rows(link, local_zone())
     audit.record(current_user, "export", "family_visits", elder_id, rows=len(rows), format=fmt)
     db.session.commit()
-    return spreadsheet(header, rows, title="探访记录", filename=f"visits-{elder_id}.{fmt}")
+    return spreadsheet(header, rows, title="探访记录",
+                       filename=f"探访记录-{link.elder.name}.{fmt}")
 
 
 @bp.post("/elders/<int:elder_id>/requests")
 @family_required
 def raise_request(elder_id: int):
-    """Ask for help for my elder; it goes to their grid worker with a 7123 deadline."""
-    if RaiseForm().raise_for(_link(elder_id).elder, RequestSource.FAMILY) is not None:
-        flash(_l("Your request was sent to the community."), "info")
+    """Ask for help for my elder: a small matter (1 day) for their grid worker until the
+    office classes it otherwise."""
+    link, form = _link(elder_id), HelpForm()
+    if not form.validate_on_submit():
+        return _elder_page(link, help_form=form, status=422)
+    new = requests.raise_request(link.elder, kind=form.kind.data,
+                                 description=form.description.data,
+                                 request_class=RequestClass.SMALL, source=RequestSource.FAMILY,
+                                 actor=current_user)
+    db.session.flush()
+    audit.record(current_user, "request.create", "request", new.id)
+    db.session.commit()
+    flash(_l("Your request was sent to the community."), "info")
     return redirect(url_for("family.elder", elder_id=elder_id))
 
 

@@ -41,7 +41,15 @@ from carevisits.models.service import (
     ServiceRequest,
 )
 from carevisits.models.user import STAFF_ROLES, Role, User
-from carevisits.models.visit import MET_OUTCOMES, Mood, Outcome, Visit, VisitMethod, VisitRecord
+from carevisits.models.visit import (
+    MET_OUTCOMES,
+    Mood,
+    Outcome,
+    Visit,
+    VisitCorrection,
+    VisitMethod,
+    VisitRecord,
+)
 from carevisits.models.volunteer import (
     LIVE_MEMBER_STATUSES,
     MemberStatus,
@@ -98,6 +106,7 @@ __all__ = [
     "Street",
     "User",
     "Visit",
+    "VisitCorrection",
     "VisitMethod",
     "VisitRecord",
     "LIVE_MEMBER_STATUSES",

@@ -23,6 +23,9 @@ class CarePolicy(db.Model):
     care_level: Mapped[CareLevel] = mapped_column(str_enum(CareLevel))
     interval_days: Mapped[int]
     grace_hours: Mapped[int]
+    # Whether a phone call that reached the elder resets the schedule; None: the default
+    # for the care level (services/contacts.py).
+    phone_counts: Mapped[bool | None]
 
     street: Mapped[Street] = relationship()
 

@@ -20,9 +20,14 @@ def utcnow() -> datetime:
     return clock() if clock is not None else datetime.now(UTC)
 
 
+def local_date(moment: datetime) -> date:
+    """The calendar date of a moment where the users live (the app's time zone)."""
+    return moment.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
 def local_today() -> date:
-    """Today's date where the users live (the app's time zone), by the app's clock."""
-    return utcnow().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+    """Today's date where the users live, by the app's clock."""
+    return local_date(utcnow())
 
 
 class UTCDateTime(TypeDecorator):

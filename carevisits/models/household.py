@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
 from carevisits.models.area import Grid
-from carevisits.models.base import UTCDateTime, str_enum, utcnow
+from carevisits.models.base import UTCDateTime, local_date, str_enum, utcnow
 
 
 class CareLevel(enum.StrEnum):
@@ -118,18 +118,10 @@ class Elder(db.Model):
         return cls.closed_reason.is_(None)
 
     def days_unseen(self, now: datetime) -> int | None:
-        """Whole days since the elder was last met; None if never."""
+        """Local calendar days since the elder was last met (0: today); None if never."""
         if self.last_contact_at is None:
             return None
-        return (now - self.last_contact_at).days
-
-    def unseen_state(self, now: datetime, today: date | None = None) -> str:
-        """ok (not yet due), warn (due), late (overdue) or paused (``today``: local date)."""
-        if self.paused_until is not None and self.paused_until >= (today or now.date()):
-            return "paused"
-        if self.overdue_at is None or self.overdue_at <= now:
-            return "late"
-        return "warn" if self.due_at is not None and self.due_at <= now else "ok"
+        return (local_date(now) - local_date(self.last_contact_at)).days
 
     def days_overdue(self, now: datetime) -> int:
         """Whole days past the due date (0 if not overdue)."""

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
@@ -65,13 +65,25 @@ class Visit(db.Model):
     # they gave, or the roster's default, fixed when the visit is recorded.
     roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"), index=True)
     duration_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    # Recorded afterwards with a time the visitor gave ("visited earlier": the phone was dead).
+    entered_late: Mapped[bool] = mapped_column(default=False)
+    # A visit is never deleted: a wrong one is voided with a reason and stays in histories,
+    # a corrected one keeps its old values in its corrections.
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str] = mapped_column(String(200), default="")
 
     household: Mapped[Household] = relationship()
-    visitor: Mapped[User] = relationship()
+    visitor: Mapped[User] = relationship(foreign_keys=[visitor_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
     door_code: Mapped[DoorCode | None] = relationship()
     roster: Mapped["Roster | None"] = relationship()
     records: Mapped[list["VisitRecord"]] = relationship(
         back_populates="visit", order_by="VisitRecord.elder_id", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list["VisitCorrection"]] = relationship(
+        back_populates="visit", order_by="VisitCorrection.id", cascade="all, delete-orphan"
     )
 
 
@@ -97,3 +109,19 @@ class VisitRecord(db.Model):
     def met(self) -> bool:
         """Whether the visitor actually saw the elder."""
         return self.outcome in MET_OUTCOMES
+
+
+class VisitCorrection(db.Model):
+    """A correction or voiding of a visit: who, when, why, and every old and new value."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(10))  # correct, void
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    # {elder id: {field: [old, new]}}; services as {item name: quantity}.
+    changes: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship(back_populates="corrections")
+    actor: Mapped[User] = relationship()

@@ -2,7 +2,6 @@
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -13,11 +12,12 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from carevisits import labels
+from carevisits import labels, responses
 from carevisits.access import roles_required
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import Grid, Household, JobStatus, PrintJob, Role
+from carevisits.models.base import utcnow
 from carevisits.printing.forms import AreaPrintForm, HouseholdPrintForm
 from carevisits.services import audit, printjobs
 from carevisits.services.scope import area_households, area_options, scoped_households
@@ -63,12 +63,14 @@ def grid(grid_id: int):
     form.buildings.choices = labels.as_choices({key: key.replace("|", "") + "号楼"
                                                 for key in buildings})
     form.households.choices = labels.as_choices({h.id: h.full_address for h in households})
-    if form.validate_on_submit():
-        picked = set(form.households.data)
+    if form.is_submitted():
+        valid = form.validate()  # every error at once: the choice below as well
+        picked = set(form.households.data or [])
         chosen = [h for h in households
-                  if h.id in picked or f"{h.address}|{h.building}" in form.buildings.data]
-        done = _queue(form, chosen, grid.label)
-        if done:
+                  if h.id in picked or f"{h.address}|{h.building}" in (form.buildings.data or [])]
+        if not chosen:
+            form.households.errors = [*form.households.errors, _l("No households chosen.")]
+        elif valid and (done := _queue(form, chosen, grid.label)):
             return done
     return render_template("printing/grid.html", form=form, grid=grid, buildings=buildings), (
         422 if form.is_submitted() else 200)
@@ -99,7 +101,8 @@ def _visible_job(job_id: int) -> PrintJob:
 def job(job_id: int):
     """A job's progress, then its download."""
     job = _visible_job(job_id)
-    return render_template("printing/job.html", job=job, stalled=printjobs.is_stalled(job))
+    return render_template("printing/job.html", job=job,
+                           stalled=printjobs.is_stalled(job, utcnow()))
 
 
 @bp.get("/jobs/<int:job_id>/cards.pdf")
@@ -112,8 +115,8 @@ def download(job_id: int):
         abort(404)
     audit.record(current_user, "print.download", "print_job", job.id)
     db.session.commit()
-    return Response(job.pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="door-cards-{job.id}.pdf"'})
+    return responses.download(job.pdf, f"门卡-{job.scope_label}-{job.id}.pdf",
+                              mimetype="application/pdf")
 
 
 @bp.post("/jobs/<int:job_id>/retry")
@@ -121,7 +124,7 @@ def download(job_id: int):
 def retry(job_id: int):
     """Start a failed or stalled job again; codes already rotated are not rotated twice."""
     job = _visible_job(job_id)
-    if printjobs.requeue(job):
+    if printjobs.requeue(job, utcnow()):
         db.session.commit()
         printjobs.start_job(current_app._get_current_object(), job.id)
         flash(_l("The job was started again."), "info")

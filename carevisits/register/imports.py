@@ -18,7 +18,6 @@ from wtforms.validators import InputRequired, Regexp
 
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
-from carevisits.i18n import local_date
 from carevisits.models import Elder, Role, Street
 from carevisits.models.base import local_today, utcnow
 from carevisits.register.blueprint import bp, coordinator_required
@@ -156,7 +155,7 @@ def export(fmt: str):
     if chosen.area != request.args.get("area", ""):
         abort(404)  # an area outside mine: no file rather than another one
     now = utcnow()
-    query = register_query(current_user, chosen, now, local_date(now))
+    query = register_query(current_user, chosen, now)
     rows = register_sheets.export_rows(query.with_only_columns(Elder.id).order_by(None))
     audit.record(current_user, "register.export", "area", None, rows=len(rows), format=fmt,
                  **chosen.as_args())

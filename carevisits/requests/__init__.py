@@ -67,6 +67,13 @@ class StatusForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
+class ClassForm(FlaskForm):
+    """The office classes a request by the 7123 rule."""
+
+    request_class = SelectField(_l("How big (7123 rule)"),
+                                choices=labels.as_choices(labels.REQUEST_CLASSES))
+
+
 @bp.get("/")
 @staff_required
 def index():
@@ -107,9 +114,33 @@ def detail(request_id: int):
                          status=form.status.data)
             db.session.commit()
             return redirect(url_for("requests.detail", request_id=found.id))
-    return render_template("requests/detail.html", req=found, form=form, now=utcnow(),
-                           next_statuses=requests.NEXT[found.status]), (
-        422 if form.is_submitted() else 200)
+    return _detail_page(found, form=form, status=422 if form.is_submitted() else 200)
+
+
+def _detail_page(found: ServiceRequest, *, form: StatusForm | None = None,
+                 class_form: ClassForm | None = None, status: int = 200):
+    if class_form is None:
+        class_form = ClassForm(formdata=None, request_class=found.request_class.value)
+    return render_template("requests/detail.html", req=found, form=form or StatusForm(),
+                           class_form=class_form, now=utcnow(),
+                           next_statuses=requests.NEXT[found.status]), status
+
+
+@bp.post("/<int:request_id>/class")
+@staff_required
+def reclass(request_id: int):
+    """Class a request by the 7123 rule (a family's request comes in as a small matter)."""
+    found, form = _request_in_scope(request_id), ClassForm()
+    if form.validate_on_submit():
+        try:
+            requests.reclass(found, RequestClass(form.request_class.data), actor=current_user)
+        except requests.RequestError as err:
+            db.session.rollback()
+            form.request_class.errors = [str(err)]
+        else:
+            db.session.commit()
+            return redirect(url_for("requests.detail", request_id=found.id))
+    return _detail_page(found, class_form=form, status=422)
 
 
 @bp.post("/elders/<int:elder_id>")

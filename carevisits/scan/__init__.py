@@ -1,22 +1,32 @@
 """The door: scanning a card (or typing the household number) and recording a visit."""
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from carevisits.access import roles_required
 from carevisits.auth import NEXT_KEY
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
-from carevisits.models import STAFF_ROLES, Household, Mood, Outcome, Role, Visit, VisitMethod
+from carevisits.models import Household, Mood, Outcome, Role, Visit, VisitMethod
 from carevisits.models.base import utcnow
-from carevisits.scan.forms import ElderRecordForm, VisitForm, read_request, read_services
-from carevisits.services import checkin, doorcodes, menus, requests, volunteers
+from carevisits.scan import corrections
+from carevisits.scan.blueprint import VISITORS, bp, visitor_required
+from carevisits.scan.forms import ElderRecordForm, NumberForm, VisitForm, VoidForm, read_request
+from carevisits.services import alerts, checkin, doorcodes, menus, requests, rounds, volunteers
+from carevisits.services.corrections import can_change
 from carevisits.services.scope import can_see_household
 
-bp = Blueprint("scan", __name__)
-VISITORS = frozenset(STAFF_ROLES | {Role.VOLUNTEER})
-visitor_required = roles_required(*VISITORS)
+__all__ = ["bp", "corrections"]
+
 
 
 @bp.route("/c/<token>", methods=["GET", "POST"])
@@ -39,16 +49,24 @@ def door(token: str):
 @visitor_required
 def by_number(number: str):
     """Check in by the household number when a card is missing or will not scan."""
-    household = _household_in_scope(doorcodes.normalise_household_number(number))
+    form = NumberForm(data={"number": number}, meta={"csrf": False})
+    household = _household_in_scope(form)
+    if household is None:
+        return render_template("scan/number.html", form=form), 404
     return _check_in(household, VisitMethod.MANUAL)
 
 
 @bp.get("/visit")
 @visitor_required
 def find_number():
-    """The round page's number box: go to that household's form."""
-    number = doorcodes.normalise_household_number(request.args.get("number", ""))
-    household = _household_in_scope(number)
+    """The round page's number box: that household's form, or the box again with the number
+    as typed and what is wrong with it."""
+    form = NumberForm(request.args, meta={"csrf": False})
+    if not form.validate():
+        return render_template("scan/number.html", form=form), 422
+    household = _household_in_scope(form)
+    if household is None:
+        return render_template("scan/number.html", form=form), 404
     return redirect(url_for("scan.by_number", number=household.number))
 
 
@@ -60,46 +78,56 @@ def visit(visit_id: int):
     if (v is None or not can_see_household(current_user, v.household)
             or (not current_user.is_staff and v.visitor_id != current_user.id)):
         abort(404)
-    return render_template("scan/visit.html", visit=v)
+    return render_template("scan/visit.html", visit=v, raised=alerts.raised_by_visit(v),
+                           ladder=alerts.LADDER, delivered=menus.delivered_at_visits([v.id]),
+                           void_form=VoidForm(), may_change=can_change(current_user, v, utcnow()))
 
 
-def _household_in_scope(number: str) -> Household:
+def _household_in_scope(form: NumberForm) -> Household | None:
+    """The household with the form's number, if the user may visit it; else the field says
+    so (the same words for a number that does not exist and one outside the user's area)."""
+    number = doorcodes.normalise_household_number(form.number.data or "")
     household = db.session.scalar(select(Household).where(Household.number == number))
     if household is None or not can_see_household(current_user, household):
-        abort(404)
+        form.number.errors = [str(_l("No household with this number was found in your area. "
+                                     "Check the number on the card."))]
+        return None
     return household
 
 
 def _check_in(household: Household, method: VisitMethod, door_code=None):
     """Show the form, or record the visit it sends and show the result."""
-    form = VisitForm()
+    form = VisitForm(manual=method == VisitMethod.MANUAL, household=household)
     now = utcnow()
     today = now.astimezone(local_zone()).date()
     roster = None
     if current_user.role == Role.VOLUNTEER:
         roster = volunteers.roster_for_visit(current_user, household, today)
     elders = [e for e in household.elders if e.active]
-    subforms = [(e, ElderRecordForm(prefix=f"e{e.id}")) for e in elders]
-    services = {e.id: menus.due_services(e, now, today) for e in elders}
+    readings = roster is None or roster.allow_observations
+    services = {e.id: menus.due_services(e, now, today, readings=readings) for e in elders}
+    subforms = [(e, ElderRecordForm(prefix=f"e{e.id}", elder_name=e.name, offered={
+        d.entry.item_id: d.entry.item.name for d in services[e.id]})) for e in elders]
+
+    # What the visitor must know at the door, and the thresholds the form warns at.
+    door_context = {"now": now, "last": rounds.last_records(elders), "normal":
+                    alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS"))}
 
     def page(status=200, error=None):
         return render_template("scan/checkin.html", household=household, form=form,
                                subforms=subforms, method=method, error=error,
                                services=services, request_kinds=requests.KINDS, roster=roster,
-                               readings=roster is None or roster.allow_observations,
+                               readings=readings,
                                posted=request.form if request.method == "POST" else None,
-                               invalid=status == 422 and error is None), status
+                               invalid=status == 422 and error is None, **door_context), status
 
     if request.method == "GET":
         form.idempotency_key.data = checkin.new_idempotency_key()
         return page()
-    extras, problems = {}, []
+    needs, problems = {}, []
     for elder in elders:
-        offered = {d.entry.item_id for d in services[elder.id]}
-        given, errors = read_services(request.form, elder.id, offered)
-        need, request_errors = read_request(request.form, elder.id)
-        extras[elder.id] = (given, need)
-        problems += [f"{elder.name}: {e}" for e in errors + request_errors]
+        needs[elder.id], request_errors = read_request(request.form, elder.id)
+        problems += [f"{elder.name}: {e}" for e in request_errors]
     if not (form.validate() & all([sub.validate() for _, sub in subforms])):
         return page(422)
     if problems:
@@ -108,8 +136,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
         visit, _created = checkin.record_visit(
             visitor=current_user, household=household, method=method, door_code=door_code,
             manual_reason=form.reason.data or "", idempotency_key=form.idempotency_key.data,
-            client_time=form.client_datetime(),
-            records=[_record_input(e, sub, *extras[e.id]) for e, sub in subforms],
+            client_time=form.client_datetime(), visited_at=form.visited_datetime(),
+            records=[_record_input(e, sub, needs[e.id]) for e, sub in subforms],
             roster=roster, duration_minutes=form.minutes.data,
         )
     except checkin.CheckInError as err:
@@ -119,8 +147,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     return redirect(url_for("scan.visit", visit_id=visit.id))
 
 
-def _record_input(elder, sub: ElderRecordForm, deliveries, need) -> checkin.ElderRecordInput:
-    return checkin.ElderRecordInput(deliveries=deliveries, request=need,
+def _record_input(elder, sub: ElderRecordForm, need) -> checkin.ElderRecordInput:
+    return checkin.ElderRecordInput(deliveries=sub.svc.data, request=need,
         elder_id=elder.id, outcome=Outcome(sub.outcome.data),
         systolic=sub.systolic.data, diastolic=sub.diastolic.data, pulse=sub.pulse.data,
         mood=Mood(sub.mood.data) if sub.mood.data else None, notes=sub.notes.data or "",

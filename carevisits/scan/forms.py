@@ -4,12 +4,30 @@ from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (
+    DateTimeLocalField,
+    Field,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from carevisits import labels
-from carevisits.models import RequestClass
-from carevisits.services import checkin, menus
+from carevisits.i18n import local_zone
+from carevisits.models import MET_OUTCOMES, RequestClass
+from carevisits.models.base import utcnow
+from carevisits.services import checkin, doorcodes, menus
 from carevisits.services.checkin import (
     DIASTOLIC_RANGE,
     NOTES_MAX,
@@ -42,11 +60,62 @@ def _range(bounds: tuple[int, int], what):
                                            what=what, min=bounds[0], max=bounds[1]))
 
 
+class ServicesField(Field):
+    """The services ticked for one elder (``e<id>-svc``), each with its quantity
+    (``e<id>-qty-<item id>``); ``offered`` (item id → name) is what the form shows.
+    ``data`` is a list of DeliveryInput once validated."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, default=list, **kwargs)
+        self.offered: dict[int, str] = {}
+        self.quantities: dict[str, str] = {}
+
+    def process(self, formdata, data=None, extra_filters=None):
+        super().process(formdata, extra_filters=extra_filters)
+        if formdata is not None:
+            stem = self.name[:-len(self.short_name)]
+            self.quantities = {raw: formdata.get(f"{stem}qty-{raw}") or "1"
+                               for raw in self.raw_data}
+
+    def process_formdata(self, valuelist):
+        self.data = []  # read in pre_validate, where every problem can be reported
+
+    def pre_validate(self, form):
+        for raw in self.raw_data or []:
+            if not (raw.isascii() and raw.isdigit()) or int(raw) not in self.offered:
+                self.errors.append(str(_l("Unknown service.")))
+                continue
+            name = self.offered[int(raw)]
+            try:
+                amount = float(self.quantities[raw].strip())
+            except ValueError:
+                self.errors.append(str(_l("Enter the quantity as a number.")))
+                continue
+            if not 0 < amount <= menus.QUANTITY_MAX:  # NaN fails too
+                self.errors.append(str(_l(
+                    "The quantity of %(name)s must be more than 0 and at most %(max)d.",
+                    name=name, max=menus.QUANTITY_MAX)))
+                continue
+            self.data.append(menus.DeliveryInput(int(raw), amount))
+
+    def names(self) -> str:
+        """The ticked services' names, for a message."""
+        return "、".join(self.offered[d.item_id] for d in self.data)
+
+
 class ElderRecordForm(FlaskForm):
-    """What was seen of one elder; prefixed with the elder's id inside a visit form."""
+    """What was seen of one elder; prefixed with the elder's id inside a visit form.
+
+    ``elder_name`` names the elder in the messages; ``offered`` (item id → name) are the
+    services the form shows for them."""
 
     class Meta:
         csrf = False  # the enclosing VisitForm carries the token
+
+    def __init__(self, *args, elder_name: str = "", offered: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.elder_name = elder_name
+        self.svc.offered = offered or {}
 
     outcome = RadioField(_l("Outcome"), choices=labels.as_choices(labels.OUTCOMES),
                          validators=[InputRequired(_l("Choose what happened."))])
@@ -58,6 +127,7 @@ class ElderRecordForm(FlaskForm):
     mood = RadioField(_l("Mood"), choices=labels.as_choices(labels.MOODS), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[
         Length(max=NOTES_MAX, message=_l("At most %(max)d characters.", max=NOTES_MAX))])
+    svc = ServicesField(_l("Services delivered"))
 
     def validate_systolic(self, field):
         """An upper number needs its lower number."""
@@ -72,9 +142,34 @@ class ElderRecordForm(FlaskForm):
         if upper is not None and upper <= lower:
             raise ValidationError(_l("The upper blood pressure must be above the lower."))
 
+    def validate(self, extra_validators=None) -> bool:
+        """Every field's own rules; then, for an elder not met, no services, readings or mood,
+        each refused at its own box with the elder's name."""
+        valid = super().validate(extra_validators)
+        if not self.outcome.data or self.outcome.data in MET_OUTCOMES:
+            return valid
+        if self.svc.data:
+            self.svc.errors.append(str(_l(
+                "%(name)s: services are recorded only for an elder who was met. Untick "
+                "%(services)s, or change the outcome.",
+                name=self.elder_name, services=self.svc.names())))
+        for f in (self.systolic, self.pulse, self.mood):
+            if f.data is not None and f.data != "":
+                f.errors.append(str(_l(
+                    "%(name)s: readings and mood are recorded only for an elder who was met.",
+                    name=self.elder_name)))
+        return valid and not (self.svc.errors or self.systolic.errors or self.pulse.errors
+                              or self.mood.errors)
+
 
 class VisitForm(FlaskForm):
-    """The visit itself: a client-made idempotency key, the phone's clock, and a reason."""
+    """The visit itself: a client-made idempotency key, the phone's clock, and a reason
+    (required when ``manual``: the household number was typed in)."""
+
+    def __init__(self, *args, manual: bool = False, household=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.manual = manual
+        self.household = household  # for the limits of a "visited earlier" time
 
     idempotency_key = HiddenField(validators=[
         InputRequired(), Regexp(r"^[A-Za-z0-9_-]{16,64}$")])
@@ -85,6 +180,27 @@ class VisitForm(FlaskForm):
     minutes = WholeNumberField(_l("Minutes spent"), validators=[
         Optional(), _range(checkin.VISIT_MINUTES_RANGE, _l("Minutes"))])
 
+    def validate_reason(self, field):
+        """A visit without a scan says why."""
+        if self.manual and not (field.data or "").strip():
+            raise ValidationError(_l("Say why the card was not scanned."))
+
+    # Recorded afterwards (the phone was dead): when the visit really was, local time.
+    visited_at = DateTimeLocalField(_l("Visited earlier, at"), format="%Y-%m-%dT%H:%M",
+                                    validators=[Optional()])
+
+    def visited_datetime(self) -> datetime | None:
+        """The "visited earlier" time as an aware datetime in the users' zone, if given."""
+        value = self.visited_at.data
+        return value.replace(tzinfo=local_zone()) if value is not None else None
+
+    def validate_visited_at(self, field):
+        """Not in the future, not too long ago, not before the household was on the list."""
+        when = self.visited_datetime()
+        if when is not None and self.household is not None and (
+                problem := checkin.late_entry_error(when, self.household, utcnow())):
+            raise ValidationError(problem)
+
     def client_datetime(self) -> datetime | None:
         """The phone's clock at submit time, if it sent a readable one."""
         try:
@@ -94,21 +210,22 @@ class VisitForm(FlaskForm):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def read_services(formdata, elder_id: int, offered: set[int]) -> tuple[list, list[str]]:
-    """The services ticked for one elder (``e<id>-svc``) with their quantities."""
-    given, errors = [], []
-    for raw in formdata.getlist(f"e{elder_id}-svc"):
-        if not (raw.isascii() and raw.isdigit()) or int(raw) not in offered:
-            errors.append(str(_l("Unknown service.")))
-            continue
-        quantity = (formdata.get(f"e{elder_id}-qty-{raw}") or "1").strip()
-        try:
-            amount = float(quantity)
-        except ValueError:
-            errors.append(str(_l("Enter the quantity as a number.")))
-            continue
-        given.append(menus.DeliveryInput(int(raw), amount))
-    return given, errors
+class NumberForm(FlaskForm):
+    """The household number typed in when a card will not scan (sent with GET)."""
+
+    number = StringField(_l("Household no."), validators=[
+        InputRequired(_l("Type the number printed on the card."))])
+
+    def validate_number(self, field):
+        """Eight digits whose last one checks the others (spaces and dashes allowed)."""
+        digits = doorcodes.normalise_household_number(field.data)
+        if len(digits) != 8:
+            raise ValidationError(_l("A household number has 8 digits; %(n)d were typed.",
+                                     n=len(digits)))
+        if not doorcodes.is_valid_household_number(digits):
+            raise ValidationError(_l("The last digit does not match the others (it is a "
+                                     "check digit): a digit was mistyped. Compare with the "
+                                     "card."))
 
 
 def read_request(formdata, elder_id: int) -> tuple[checkin.RequestInput | None, list[str]]:
@@ -122,3 +239,19 @@ def read_request(formdata, elder_id: int) -> tuple[checkin.RequestInput | None, 
     except ValueError:
         return None, [str(_l("Choose how big the matter is (1, 2 or 3 days)."))]
     return checkin.RequestInput(kind, description, request_class), []
+
+
+class CorrectionForm(FlaskForm):
+    """Correcting a visit: the records come as ElderRecordForms; a word on what was wrong."""
+
+    reason = StringField(_l("What was wrong (optional)"), validators=[
+        Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))])
+
+
+class VoidForm(FlaskForm):
+    """Voiding a visit needs a reason; the visit stays in histories, struck through."""
+
+    reason = StringField(_l("Why is this visit void?"), filters=[lambda v: (v or "").strip()],
+                         validators=[
+        DataRequired(_l("Say why the visit is voided.")),
+        Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))])

@@ -17,7 +17,12 @@ _DUMMY_HASH = generate_password_hash("carevisits-no-such-user")
 
 
 class AccountError(ValueError):
-    """A user record that breaks a rule; the message is for the person at the form."""
+    """A user record that breaks rules: ``errors`` holds every message by the form field it
+    concerns (username, password, role, area, active), so a form shows them all at once."""
+
+    def __init__(self, errors: dict[str, list]):
+        self.errors = errors
+        super().__init__("；".join(str(m) for messages in errors.values() for m in messages))
 
 
 @dataclass
@@ -47,19 +52,42 @@ def end_all_sessions(user: User) -> None:
     user.session_version += 1
 
 
-def check_scope(role: Role, scope: Scope) -> None:
-    """Raise AccountError unless the scope fits the role."""
+def scope_problems(role: Role, scope: Scope) -> list:
+    """Why the scope does not fit the role (empty: it fits)."""
     if role == Role.GRID_WORKER and scope.grid is None:
-        raise AccountError(_l("A grid worker needs a grid."))
+        return [_l("A grid worker needs a grid.")]
     if role == Role.COORDINATOR and not (scope.community or scope.street):
-        raise AccountError(_l("A coordinator needs a community or a street."))
+        return [_l("A coordinator needs a community or a street.")]
     if role == Role.COORDINATOR and scope.grid is not None:
-        raise AccountError(_l("A coordinator covers a community or a street, not a grid."))
+        return [_l("A coordinator covers a community or a street, not a grid.")]
+    return []
+
+
+def account_problems(*, role: Role | None, scope: Scope, password: str,
+                     username: str | None = None, user: User | None = None,
+                     actor: User | None = None, active: bool = True) -> dict[str, list]:
+    """Every rule a new account (``username``) or a change of ``user`` breaks, by form
+    field; empty when none. Reads only. ``role`` None: the role itself was not valid."""
+    problems: dict[str, list] = {}
+    if username is not None and db.session.scalar(select(User.id).where(
+            func.lower(User.username) == username.strip().lower())) is not None:
+        problems["username"] = [_l("This username is already taken.")]
+    if (user is None or password) and len(password) < MIN_PASSWORD_LENGTH:
+        problems["password"] = [_l("The password needs at least %(n)d characters.",
+                                   n=MIN_PASSWORD_LENGTH)]
+    if role is not None and (area := scope_problems(role, scope)):
+        problems["area"] = area
+    if user is not None and actor is not None and user.id == actor.id and (
+            role != Role.ADMIN or not active):
+        problems["role" if role != Role.ADMIN else "active"] = [
+            _l("You cannot remove your own admin role or deactivate yourself.")]
+    return problems
 
 
 def apply_scope(user: User, role: Role, scope: Scope) -> None:
     """Set role and area; staff roles keep exactly one level, others none."""
-    check_scope(role, scope)
+    if problems := scope_problems(role, scope):
+        raise AccountError({"area": problems})
     user.role = role
     today = local_today()
     if role != Role.GRID_WORKER:
@@ -74,12 +102,9 @@ def create_user(*, actor: User | None, username: str, display_name: str, passwor
                 role: Role, scope: Scope, phone: str = "") -> User:
     """Create an account after checking the username, password and scope."""
     username = username.strip()
-    taken = db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower()))
-    if taken is not None:
-        raise AccountError(_l("This username is already taken."))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_l("The password needs at least %(n)d characters.",
-                              n=MIN_PASSWORD_LENGTH))
+    if problems := account_problems(role=role, scope=scope, password=password,
+                                    username=username):
+        raise AccountError(problems)
     user = User(username=username, display_name=display_name.strip(), phone=phone.strip(),
                 active=True)
     user.set_password(password)
@@ -94,11 +119,9 @@ def update_user(*, actor: User, user: User, display_name: str, phone: str, role:
                 scope: Scope, active: bool, new_password: str = "") -> None:
     """Change an account; a role, scope or status change ends its sessions."""
     before = (user.role, user.grid_id, user.community_id, user.street_id, user.active)
-    if user.id == actor.id and (role != Role.ADMIN or not active):
-        raise AccountError(_l("You cannot remove your own admin role or deactivate yourself."))
-    if new_password and len(new_password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(_l("The password needs at least %(n)d characters.",
-                              n=MIN_PASSWORD_LENGTH))
+    if problems := account_problems(role=role, scope=scope, password=new_password, user=user,
+                                    actor=actor, active=active):
+        raise AccountError(problems)
     apply_scope(user, role, scope)
     user.display_name = display_name.strip()
     user.phone = phone.strip()

@@ -1,15 +1,16 @@
 """Alerts: opened once per elder and kind, escalated, acknowledged, resolved — by people or
 by the visit that removes their cause. Every step is kept as an AlertEvent."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Select, case, exists, func, literal, select, true
+from sqlalchemy import JSON, Select, and_, case, exists, func, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
-from carevisits.i18n import local_date
 from carevisits.models import (
     MET_OUTCOMES,
     Alert,
@@ -19,14 +20,16 @@ from carevisits.models import (
     AlertStatus,
     CareLevel,
     Elder,
+    Grid,
     Household,
     Outcome,
     User,
     Visit,
+    VisitMethod,
     VisitRecord,
 )
 from carevisits.models.base import UTCDateTime, utcnow
-from carevisits.services import notify
+from carevisits.services import notify, schedule
 from carevisits.services.scope import household_scope
 
 # The no-answer ladder: what responders do, in order, until someone sees the elder.
@@ -39,6 +42,7 @@ LADDER = [
 # Readings that open an abnormal-observation alert (configurable via app config).
 DEFAULT_THRESHOLDS = {"systolic_high": 160, "systolic_low": 90, "diastolic_high": 100,
                       "pulse_low": 50, "pulse_high": 120}
+READINGS = ("systolic", "diastolic", "pulse")
 UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
 
@@ -80,12 +84,21 @@ def raise_alert(elder: Elder, kind: AlertKind, level: AlertLevel, details: dict,
     return alert
 
 
-def acknowledge(alert: Alert, actor: User) -> None:
-    """Someone has taken the alert on."""
-    if alert.status == AlertStatus.OPEN:
-        alert.status, alert.acknowledged_at, alert.acknowledged_by = (
-            AlertStatus.ACKNOWLEDGED, utcnow(), actor)
-        _event(alert, "acknowledged", actor)
+def acknowledge(alert: Alert, actor: User) -> bool:
+    """Someone has taken the alert on; False if it was not open."""
+    if alert.status != AlertStatus.OPEN:
+        return False
+    alert.status, alert.acknowledged_at, alert.acknowledged_by = (
+        AlertStatus.ACKNOWLEDGED, utcnow(), actor)
+    _event(alert, "acknowledged", actor)
+    return True
+
+
+def acknowledge_all(chosen: Iterable[Alert], actor: User) -> int:
+    """Take several alerts on at once (those still open); returns how many were."""
+    taken = sum(acknowledge(alert, actor) for alert in chosen)
+    db.session.flush()
+    return taken
 
 
 def resolve(alert: Alert, *, actor: User | None, note: str, visit: Visit | None = None,
@@ -96,6 +109,25 @@ def resolve(alert: Alert, *, actor: User | None, note: str, visit: Visit | None 
     alert.status, alert.resolved_at, alert.resolution = AlertStatus.RESOLVED, at or utcnow(), note
     alert.resolved_by, alert.resolved_by_visit_id = actor, visit.id if visit else None
     _event(alert, "resolved", actor, note, at=at)
+
+
+def reopen(alert: Alert, actor: User | None, note: str) -> bool:
+    """Open a resolved alert again (its cause came back); False if another of its kind is
+    already open for the elder. The old resolution stays in the alert's history."""
+    if alert.status != AlertStatus.RESOLVED or unresolved(alert.elder_id, alert.kind):
+        return False
+    alert.status, alert.resolved_at, alert.resolution = AlertStatus.OPEN, None, ""
+    alert.resolved_by, alert.resolved_by_visit_id = None, None
+    alert.acknowledged_at, alert.acknowledged_by = None, None
+    _event(alert, "reopened", actor, note)
+    db.session.flush()
+    notify.enqueue([alert.id])
+    return True
+
+
+def add_note(alert: Alert, actor: User | None, note: str) -> None:
+    """Write something down in the alert's history without changing its state."""
+    _event(alert, "note", actor, note)
 
 
 def record_step(alert: Alert, actor: User, note: str) -> None:
@@ -121,35 +153,58 @@ def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
                     resolve(alert, actor=visit.visitor, visit=visit,
                             note=str(_l("Resolved by a visit that met the elder.")))
         elif rec.outcome == Outcome.NO_ANSWER:
-            _no_answer(elder, visit)
+            no_answer(elder, visit)
         _readings(elder, rec, visit, limits)
 
 
-def _no_answer(elder: Elder, visit: Visit) -> None:
+def no_answer(elder: Elder, visit: Visit) -> None:
+    """Open or escalate the elder's no-answer alert after an unanswered knock."""
     if elder.last_contact_at is not None and visit.occurred_at <= elder.last_contact_at:
         return  # a knock queued offline from before the elder was last seen: no alarm
     since = elder.last_contact_at or datetime.min.replace(tzinfo=visit.occurred_at.tzinfo)
     in_a_row = db.session.scalar(
         select(func.count()).select_from(VisitRecord).join(Visit)
         .where(VisitRecord.elder_id == elder.id, VisitRecord.outcome == Outcome.NO_ANSWER,
-               Visit.occurred_at > since))
+               Visit.occurred_at > since, Visit.voided_at.is_(None),
+               Visit.method != VisitMethod.PHONE))  # knocks at the door only
     welfare = elder.care_level == CareLevel.KEY or in_a_row >= 2
     raise_alert(elder, AlertKind.NO_ANSWER, AlertLevel.URGENT if welfare else AlertLevel.WARNING,
                 {"in_a_row": in_a_row, "welfare_check": welfare, "visit_id": visit.id},
                 at=visit.occurred_at)
 
 
+def normal_ranges(thresholds: dict | None = None) -> dict[str, tuple[int, int]]:
+    """The whole-number readings that open no alert, as inclusive (lowest, highest) pairs:
+    the one rule for the alert and for the door form's warning before saving.
+
+    Systolic ≥ high or ≤ low, diastolic ≥ high, pulse < low or > high are abnormal."""
+    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    return {"systolic": (limits["systolic_low"] + 1, limits["systolic_high"] - 1),
+            "diastolic": (0, limits["diastolic_high"] - 1),
+            "pulse": (limits["pulse_low"], limits["pulse_high"])}
+
+
+def abnormal_readings(rec: VisitRecord, limits: dict) -> list[str]:
+    """Which of a record's readings are out of the alert thresholds."""
+    normal = normal_ranges(limits)
+    values = {name: getattr(rec, name) for name in READINGS}
+    return [name for name, value in values.items()
+            if value is not None and not normal[name][0] <= value <= normal[name][1]]
+
+
+def raised_by_visit(visit: Visit) -> list[Alert]:
+    """The unresolved alerts this visit opened or added to (no-answer, abnormal readings)."""
+    candidates = db.session.scalars(
+        select(Alert).where(Alert.elder_id.in_([r.elder_id for r in visit.records]),
+                            Alert.status.in_(UNRESOLVED))
+        .order_by(Alert.elder_id, Alert.kind)).all()
+    return [a for a in candidates if (a.details or {}).get("visit_id") == visit.id]
+
+
 def _readings(elder: Elder, rec: VisitRecord, visit: Visit, limits: dict) -> None:
     if rec.systolic is None and rec.pulse is None:
         return
-    abnormal = []
-    if rec.systolic is not None and not limits["systolic_low"] < rec.systolic < \
-            limits["systolic_high"]:
-        abnormal.append("systolic")
-    if rec.diastolic is not None and rec.diastolic >= limits["diastolic_high"]:
-        abnormal.append("diastolic")
-    if rec.pulse is not None and not limits["pulse_low"] <= rec.pulse <= limits["pulse_high"]:
-        abnormal.append("pulse")
+    abnormal = abnormal_readings(rec, limits)
     if abnormal:
         raise_alert(elder, AlertKind.ABNORMAL, AlertLevel.WARNING,
                     {"systolic": rec.systolic, "diastolic": rec.diastolic, "pulse": rec.pulse,
@@ -162,15 +217,14 @@ def _readings(elder: Elder, rec: VisitRecord, visit: Visit, limits: dict) -> Non
 
 
 def scan_overdue(now: datetime, user: User | None = None) -> list[int]:
-    """Open an overdue alert for every elder past due (and not paused) who has none.
+    """Open an overdue alert for every elder late at ``now`` (schedule.state) who has none.
 
     One INSERT … SELECT: its cost grows with the elders in scope, never with history.
     """
     level = case((Elder.care_level == CareLevel.KEY, literal(AlertLevel.URGENT.value)),
                  else_=literal(AlertLevel.WARNING.value))
     overdue = (select(Elder.id, level).join(Household, Elder.household_id == Household.id)
-               .where(Elder.active, Elder.overdue_at < now,
-                      (Elder.paused_until.is_(None)) | (Elder.paused_until < local_date(now))))
+               .where(Elder.active, schedule.state_clause(schedule.State.LATE, now)))
     if user is not None:
         overdue = overdue.where(household_scope(user))
     return open_alerts(AlertKind.OVERDUE, overdue, now)
@@ -204,6 +258,20 @@ def open_alerts(kind: AlertKind, elders: Select, now: datetime) -> list[int]:
             {"alert_id": i, "action": "opened", "note": "", "at": now} for i in new_ids])
         notify.enqueue(new_ids)
     return new_ids
+
+
+def for_board(query: Select) -> Select:
+    """A board's alerts with the elder, address, grid and community loaded, ordered urgent
+    first, then the oldest. An overdue alert counts from the moment its elder became
+    overdue: the scan that opened it may have run long after (an elder nine days overdue
+    must not sit behind yesterday's alerts)."""
+    since = case((and_(Alert.kind == AlertKind.OVERDUE, Elder.overdue_at < Alert.opened_at),
+                  Elder.overdue_at), else_=Alert.opened_at)
+    urgent_first = case((Alert.level == AlertLevel.URGENT, 0), else_=1)
+    return (query.options(contains_eager(Alert.elder).contains_eager(Elder.household)
+                          .joinedload(Household.grid).joinedload(Grid.community),
+                          joinedload(Alert.acknowledged_by))
+            .order_by(None).order_by(urgent_first, since, Alert.id))
 
 
 def visible_alerts(user: User):

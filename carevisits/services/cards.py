@@ -1,8 +1,8 @@
 """Door cards as PDF: layouts from printables/, QR codes drawn as one vector path each.
 
 The QR encodes ``<base URL>/c/<token>`` and nothing else. A card carries a neutral label,
-the code, the household number and the community's hotline; the address only on a strip
-that is cut off once the card is on the door. Never a name.
+the code, the household number and the hotline the neutral door page shows; the address
+only on a strip that is cut off once the card is on the door. Never a name.
 """
 
 import os

@@ -1,15 +1,35 @@
 """Small charts drawn by the server as SVG (no chart library, nothing from a CDN)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT, PAD = 320, 160, 24
 LOW, HIGH = 40, 200  # mmHg shown on the vertical axis
+DATE_TICKS = 4  # dates under the time axis, first and last reading included
 
 
-def bp_trend(readings: list[tuple[datetime, int, int]], label: str) -> Markup:
-    """Upper and lower blood pressure over time, oldest left; ``readings`` oldest first."""
+def _date_axis(start: datetime, span: float, x, zone: tzinfo) -> str:
+    """Dates under the time axis: evenly spaced, each day once, ends aligned to the edges."""
+    ticks, seen = [], set()
+    for i in range(DATE_TICKS):
+        at = start + timedelta(seconds=span * i / (DATE_TICKS - 1))
+        day = at.astimezone(zone).date()
+        if day not in seen:
+            seen.add(day)
+            ticks.append((x(at), f"{day.month}月{day.day}日"))
+    anchors = ["start"] + ["middle"] * (len(ticks) - 2) + ["end"] if len(ticks) > 1 else \
+        ["middle"]
+    return "".join(
+        f'<line class="guide" x1="{at:.1f}" x2="{at:.1f}" y1="{HEIGHT - PAD}" '
+        f'y2="{HEIGHT - PAD + 4}"/><text class="date" x="{at:.1f}" y="{HEIGHT - 6}" '
+        f'text-anchor="{anchor}">{label}</text>'
+        for (at, label), anchor in zip(ticks, anchors, strict=True))
+
+
+def bp_trend(readings: list[tuple[datetime, int, int]], label: str, zone: tzinfo) -> Markup:
+    """Upper and lower blood pressure over time, oldest left, with the dates (in ``zone``)
+    under the axis; ``readings`` oldest first."""
     if len(readings) < 2:
         return Markup("")
     span = (readings[-1][0] - readings[0][0]).total_seconds() or 1
@@ -28,6 +48,7 @@ def bp_trend(readings: list[tuple[datetime, int, int]], label: str) -> Markup:
     guides = "".join(f'<line class="guide" x1="{PAD}" x2="{WIDTH - PAD}" y1="{y(v):.1f}" '
                      f'y2="{y(v):.1f}"/><text x="2" y="{y(v) + 4:.1f}">{v}</text>'
                      for v in (90, 140, 160))
+    dates = _date_axis(readings[0][0], span, x, zone)
     return Markup(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(label)}">{guides}{line(1, "upper")}{line(2, "lower")}</svg>')
+        f'aria-label="{escape(label)}">{guides}{dates}{line(1, "upper")}{line(2, "lower")}</svg>')

@@ -42,6 +42,9 @@ REASON_MAX = 200
 # phone clock can be wrong: its time is believed only inside this window.
 CLIENT_TIME_WINDOW = timedelta(hours=48)
 CLIENT_CLOCK_SKEW = timedelta(minutes=5)
+# A visit recorded afterwards ("visited earlier": the phone was dead) may say when it was,
+# up to this far back.
+LATE_ENTRY_WINDOW = timedelta(hours=48)
 
 
 def new_idempotency_key() -> str:
@@ -106,6 +109,29 @@ def contact_time(server_time: datetime, client_time: datetime | None) -> datetim
     return server_time
 
 
+def late_entry_error(visited_at: datetime, household: Household, now: datetime) -> str | None:
+    """Why a "visited earlier" time cannot be taken, or None if it can."""
+    if visited_at > now + CLIENT_CLOCK_SKEW:
+        return str(_l("The time of the visit is in the future."))
+    if visited_at < now - LATE_ENTRY_WINDOW:
+        return str(_l("A visit can be recorded late up to %(n)d hours afterwards.",
+                      n=LATE_ENTRY_WINDOW // timedelta(hours=1)))
+    if household.created_at is not None and visited_at < household.created_at:
+        return str(_l("The household was not on the list yet at that time."))
+    return None
+
+
+def _occurred_at(household: Household, now: datetime, client_time: datetime | None,
+                 visited_at: datetime | None) -> datetime:
+    """When the visit happened: the time given for a visit entered late, else the phone's
+    time if plausible, else the server's."""
+    if visited_at is None:
+        return contact_time(now, client_time)
+    if late := late_entry_error(visited_at, household, now):
+        raise CheckInError(late)
+    return min(visited_at, now)
+
+
 def find_visit(idempotency_key: str) -> Visit | None:
     """The visit already recorded under this key, if any."""
     return db.session.scalar(select(Visit).where(Visit.idempotency_key == idempotency_key))
@@ -114,27 +140,17 @@ def find_visit(idempotency_key: str) -> Visit | None:
 def record_visit(*, visitor: User, household: Household, records: list[ElderRecordInput],
                  idempotency_key: str, method: VisitMethod, door_code: DoorCode | None = None,
                  manual_reason: str = "", client_time: datetime | None = None,
-                 roster: Roster | None = None, duration_minutes: int | None = None
-                 ) -> tuple[Visit, bool]:
+                 roster: Roster | None = None, duration_minutes: int | None = None,
+                 visited_at: datetime | None = None) -> tuple[Visit, bool]:
     """Record a visit and return it with True, or the earlier visit with this key and False.
 
     A volunteer visits for a roster: readings only where it allows them, and the visit's
-    minutes (or the roster's default) count toward their hours."""
+    minutes (or the roster's default) count toward their hours. ``visited_at``: a visit
+    recorded late, at the time the visitor gives (marked as entered late)."""
     existing = find_visit(idempotency_key)
     if existing is not None:
         return _same_visit(existing, visitor, household), False
-    if not can_see_household(visitor, household):
-        raise CheckInError(_l("This household is not in your area."))
-    if method == VisitMethod.MANUAL and not manual_reason.strip():
-        raise CheckInError(_l("Say why the card was not scanned."))
-    if len(manual_reason) > REASON_MAX:
-        raise CheckInError(_l("The reason is limited to %(n)d characters.", n=REASON_MAX))
-    elders = {e.id: e for e in household.elders if e.active}
-    given = {r.elder_id for r in records}
-    if given != set(elders) or len(given) != len(records):
-        raise CheckInError(_l("Record an outcome for every elder of this household."))
-    for rec in records:
-        check_record(rec)
+    elders = _checked_elders(visitor, household, records, method, manual_reason)
     if visitor.role == Role.VOLUNTEER:
         duration_minutes = _volunteer_rules(roster, records, duration_minutes)
     else:
@@ -149,7 +165,8 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         manual_reason=manual_reason.strip(),
         server_time=now,
         client_time=client_time,
-        occurred_at=contact_time(now, client_time),
+        occurred_at=_occurred_at(household, now, client_time, visited_at),
+        entered_late=visited_at is not None,
         idempotency_key=idempotency_key,
         roster=roster,
         duration_minutes=duration_minutes,
@@ -159,16 +176,8 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
                     diastolic=r.diastolic, pulse=r.pulse, mood=r.mood, notes=r.notes.strip())
         for r in records
     ]
-    try:
-        with db.session.begin_nested():  # a savepoint: losing a race must not end the request
-            db.session.add(visit)
-            db.session.flush()
-    except IntegrityError:
-        # The same form sent twice at once: the other request stored it first.
-        existing = find_visit(idempotency_key)
-        if existing is None:
-            raise
-        return _same_visit(existing, visitor, household), False
+    if not _stored(visit):
+        return _same_visit(find_visit(idempotency_key), visitor, household), False
     for rec in records:
         _deliveries_and_request(visit, elders[rec.elder_id], rec, visitor)
     met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
@@ -181,6 +190,39 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     return visit, True
 
 
+def _checked_elders(visitor: User, household: Household, records: list[ElderRecordInput],
+                    method: VisitMethod, manual_reason: str) -> dict[int, Elder]:
+    """The household's elders on the register by id, once the visit is known to be allowed
+    and to hold one valid record for each of them; CheckInError otherwise."""
+    if not can_see_household(visitor, household):
+        raise CheckInError(_l("This household is not in your area."))
+    if method == VisitMethod.MANUAL and not manual_reason.strip():
+        raise CheckInError(_l("Say why the card was not scanned."))
+    if len(manual_reason) > REASON_MAX:
+        raise CheckInError(_l("The reason is limited to %(n)d characters.", n=REASON_MAX))
+    elders = {e.id: e for e in household.elders if e.active}
+    given = {r.elder_id for r in records}
+    if given != set(elders) or len(given) != len(records):
+        raise CheckInError(_l("Record an outcome for every elder of this household."))
+    for rec in records:
+        check_record(rec)
+    return elders
+
+
+def _stored(visit: Visit) -> bool:
+    """Insert the visit in a savepoint; False when the same form, sent twice at once, was
+    stored first by the other request (losing that race must not end this one)."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(visit)
+            db.session.flush()
+    except IntegrityError:
+        if find_visit(visit.idempotency_key) is None:
+            raise
+        return False
+    return True
+
+
 def _volunteer_rules(roster: Roster | None, records: list[ElderRecordInput],
                      minutes: int | None) -> int:
     """Check a volunteer's visit against its roster; return the minutes it counts."""
@@ -188,7 +230,7 @@ def _volunteer_rules(roster: Roster | None, records: list[ElderRecordInput],
         raise CheckInError(_l("This household is not in your area."))
     if not roster.allow_observations and any(
             r.systolic is not None or r.diastolic is not None or r.pulse is not None
-            for r in records):
+            or menus.any_takes_readings([d.item_id for d in r.deliveries]) for r in records):
         raise CheckInError(_l("Health readings are not recorded on this roster."))
     if minutes is None:
         return roster.visit_minutes
@@ -203,7 +245,8 @@ def _deliveries_and_request(visit: Visit, elder: Elder, rec: ElderRecordInput,
     try:
         if rec.deliveries:
             if rec.outcome not in MET_OUTCOMES:
-                raise CheckInError(_l("Services can only be delivered to an elder who was met."))
+                met_only = _l("Services can only be delivered to an elder who was met.")
+                raise CheckInError(f"{elder.name}: {met_only}")
             menus.record_deliveries(visit, elder, rec.deliveries)
         if rec.request is not None:
             requests.raise_request(elder, kind=rec.request.kind,

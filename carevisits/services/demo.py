@@ -271,11 +271,15 @@ def _local_today():
 
 
 def _daytime(rng, days_ago: int) -> datetime:
-    """A moment of a working day ``days_ago`` local days back (8:30–17:30), never later
-    than a little before now: rounds happen in the daytime."""
-    day = _local_today() - timedelta(days=days_ago)
-    at = datetime.combine(day, time(8, 30), local_zone()) + timedelta(minutes=rng.randint(0, 540))
-    return min(at, utcnow() - timedelta(minutes=rng.randint(20, 90)))
+    """A moment of the working day ``days_ago`` local days back (8:30–17:30) and a little
+    before now: rounds happen in the daytime. Today before 8:50 has none yet: the visit
+    moves to yesterday's working day."""
+    latest = utcnow() - timedelta(minutes=rng.randint(20, 90))
+    start = datetime.combine(_local_today() - timedelta(days=days_ago), time(8, 30), local_zone())
+    if start > latest:
+        start -= timedelta(days=1)
+    minutes = min(540, int((latest - start).total_seconds() // 60))
+    return start + timedelta(minutes=rng.randint(0, minutes))
 
 
 def _history(rng, grids, workers, households_by_grid, menu) -> int:

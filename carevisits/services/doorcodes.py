@@ -2,6 +2,7 @@
 
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 
 from carevisits.extensions import db
@@ -9,6 +10,15 @@ from carevisits.models import DoorCode, Household
 from carevisits.models.base import utcnow
 
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG, well past the 128 the design asks for
+
+
+def door_hotline() -> str:
+    """The one number on every door card and on the neutral door page (CAREVISITS_HOTLINE).
+
+    The anonymous page is the same for every token, so it cannot name a community; a
+    neighbour who calls the number on the card must reach the desk the screen names. The
+    community's own hotline is for staff and family pages."""
+    return current_app.config["HOTLINE"]
 
 
 def luhn_digit(digits: str) -> str:

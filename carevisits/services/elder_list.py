@@ -9,6 +9,7 @@ from sqlalchemy.orm import contains_eager
 
 from carevisits.extensions import db
 from carevisits.models import CareLevel, Community, Elder, Grid, GridAssignment, Household, User
+from carevisits.services import schedule
 from carevisits.services.scope import area_options, household_scope
 
 STATUSES = ("active", "paused", "closed", "overdue", "never", "all")
@@ -40,15 +41,13 @@ class ElderFilter:
         return {k: v for k, v in vars(self).items() if v}
 
 
-def _status_clause(status: str, now: datetime, today: date):
-    paused = Elder.paused_until.is_not(None) & (Elder.paused_until >= today)
+def _status_clause(status: str, now: datetime):
     return {
         "active": Elder.active,
-        "paused": Elder.active & paused,
+        # The rule of every badge and scan (schedule.state), in SQL.
+        "paused": Elder.active & schedule.state_clause(schedule.State.PAUSED, now),
         "closed": ~Elder.active,
-        # The same rule as Elder.unseen_state: not paused and past the overdue moment.
-        "overdue": Elder.active & ~paused & (Elder.overdue_at.is_(None)
-                                             | (Elder.overdue_at <= now)),
+        "overdue": Elder.active & schedule.state_clause(schedule.State.LATE, now),
         "never": Elder.active & Elder.last_contact_at.is_(None),
     }.get(status)
 
@@ -60,7 +59,7 @@ def _area_clause(area: str):
     return {"s": Community.street_id, "c": Community.id, "g": Grid.id}[kind] == int(ident)
 
 
-def register_query(user: User, chosen: ElderFilter, now: datetime, today: date) -> Select:
+def register_query(user: User, chosen: ElderFilter, now: datetime) -> Select:
     """SELECT of the elders the user may see that match the filter, with household, grid and
     community loaded: overdue ones the longest overdue first, others by community, grid and
     address."""
@@ -72,7 +71,7 @@ def register_query(user: User, chosen: ElderFilter, now: datetime, today: date) 
         query = query.order_by(Elder.due_at.asc().nulls_first())
     query = query.order_by(Community.name, Grid.name, Household.address, Household.building,
                            Household.unit, Household.room, Elder.id)
-    for clause in (_area_clause(chosen.area), _status_clause(chosen.status, now, today)):
+    for clause in (_area_clause(chosen.area), _status_clause(chosen.status, now)):
         if clause is not None:
             query = query.where(clause)
     if chosen.care_level:

@@ -7,11 +7,19 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 
 from carevisits.extensions import db
-from carevisits.labels import MOODS, OUTCOMES, REQUEST_CLASSES, REQUEST_STATUSES, ROLES
+from carevisits.labels import (
+    MOODS,
+    OUTCOMES,
+    PHONE_OUTCOMES,
+    REQUEST_CLASSES,
+    REQUEST_STATUSES,
+    ROLES,
+)
 from carevisits.models import (
+    MET_OUTCOMES,
     Community,
     Delivery,
     Elder,
@@ -22,6 +30,7 @@ from carevisits.models import (
     ServiceRequest,
     User,
     Visit,
+    VisitMethod,
     VisitRecord,
 )
 from carevisits.models.household import format_address
@@ -127,8 +136,11 @@ def family_visit_rows(link: FamilyLink, zone: ZoneInfo) -> tuple[list[str], list
             .join(User, Visit.visitor_id == User.id)
             .where(VisitRecord.elder_id == link.elder_id)
             .order_by(Visit.occurred_at.desc(), Visit.id.desc())):
+        said = str((PHONE_OUTCOMES if visit.method == VisitMethod.PHONE else OUTCOMES)
+                   [record.outcome])
         row = [_local(visit.occurred_at, zone), visitor.display_name, str(ROLES[visitor.role]),
-               str(OUTCOMES[record.outcome]), str(MOODS[record.mood]) if record.mood else "",
+               f"已作废：{said}" if visit.voided_at else said,
+               str(MOODS[record.mood]) if record.mood else "",
                "、".join(delivered.get(visit.id, []))]
         if link.may_see_observations:
             row[4:4] = [f"{record.systolic}/{record.diastolic}" if record.systolic else "",
@@ -166,7 +178,8 @@ def to_xlsx(header: list[str], rows: list[list], title: str) -> bytes:
 
 
 def monthly_summary(user: User, month: Month, zone: ZoneInfo) -> dict:
-    """Deliveries per community and service, and requests per community and status."""
+    """Visits at the door and phone calls per community, deliveries per community and
+    service, and requests per community and status."""
     start, end = month.bounds(zone)
 
     def scoped(query: Select) -> Select:
@@ -192,4 +205,19 @@ def monthly_summary(user: User, month: Month, zone: ZoneInfo) -> dict:
         .where(ServiceRequest.raised_at >= start, ServiceRequest.raised_at < end)
         .group_by(Community.name, ServiceRequest.status))
     return {"deliveries": deliveries.all(), "per_elder": per_elder.all(),
-            "requests": requests.all()}
+            "visits": _visit_counts(scoped, start, end), "requests": requests.all()}
+
+
+def _visit_counts(scoped, start: datetime, end: datetime) -> list:
+    """Per community: visits at the door, phone calls, elders met at the door. A call never
+    counts as a visit; voided visits count for nothing."""
+    door = Visit.method != VisitMethod.PHONE
+    return db.session.execute(scoped(
+        select(Community.name, func.count(func.distinct(case((door, Visit.id)))),
+               func.count(func.distinct(case((~door, Visit.id)))),
+               func.count(func.distinct(case((door & VisitRecord.outcome.in_(MET_OUTCOMES),
+                                              VisitRecord.elder_id)))))
+        .select_from(VisitRecord).join(Visit, VisitRecord.visit_id == Visit.id)
+        .join(Elder, VisitRecord.elder_id == Elder.id))
+        .where(Visit.occurred_at >= start, Visit.occurred_at < end, Visit.voided_at.is_(None))
+        .group_by(Community.name).order_by(Community.name)).all()

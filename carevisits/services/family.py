@@ -1,7 +1,9 @@
 """Family links: invites made by staff, redeemed once by a family account, revocable."""
 
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -9,7 +11,8 @@ from sqlalchemy import select
 from carevisits.extensions import db
 from carevisits.models import Elder, FamilyInvite, FamilyLink, Role, User
 from carevisits.models.base import utcnow
-from carevisits.services import accounts, audit
+from carevisits.services import accounts, areas, audit, schedule
+from carevisits.services.schedule import State
 
 INVITE_DAYS = 7
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a phone
@@ -92,3 +95,31 @@ def link_for(user: User, elder_id: int) -> FamilyLink | None:
     return db.session.scalar(select(FamilyLink).where(
         FamilyLink.user_id == user.id, FamilyLink.elder_id == elder_id,
         FamilyLink.revoked_at.is_(None)))
+
+
+@dataclass
+class Outlook:
+    """What a family member far away asks first: when the next visit is planned (``state``:
+    planned, due, paused or closed), who works the elder's grid today, whom to call."""
+
+    state: str
+    next_visit: date | None
+    worker: str | None
+    hotline: str
+
+
+def outlook(elder: Elder, now: datetime, today: date, zone: ZoneInfo,
+            street_hotline: str) -> Outlook:
+    """The elder's next planned visit, grid worker of today and the community's hotline
+    (the street-wide one when the community has none)."""
+    worker = areas.grid_worker(elder.household.grid_id, today)
+    hotline = elder.household.grid.community.hotline or street_hotline
+    name = worker.display_name if worker else None
+    if not elder.active:
+        return Outlook("closed", None, name, hotline)
+    state = schedule.state(elder, now)
+    if state == State.PAUSED:
+        return Outlook("paused", elder.paused_until, name, hotline)
+    if state in (State.LATE, State.DUE) or elder.due_at is None:
+        return Outlook("due", None, name, hotline)
+    return Outlook("planned", elder.due_at.astimezone(zone).date(), name, hotline)

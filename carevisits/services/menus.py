@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload
 
 from carevisits.extensions import db
 from carevisits.models import (
@@ -38,6 +39,23 @@ SEED_CATALOGUE = {
     "谈心疏导": ("精神慰藉", "次", ServicePlace.DOOR),
     "康复运动": ("医疗健康", "次", ServicePlace.CENTRE),
 }
+
+
+# A service whose name says it measures one of these is the taking of a health reading
+# (量血压, 测血糖 …): offered only to visitors who may record readings. Read from the name,
+# as the catalogue has no column for it (a new service named so is covered at once).
+READING_WORDS = ("血压", "血糖", "脉搏", "心率", "体温", "血氧")
+
+
+def takes_readings(item: ServiceItem) -> bool:
+    """Whether delivering the service means taking a health reading."""
+    return any(word in item.name for word in READING_WORDS)
+
+
+def any_takes_readings(item_ids: list[int]) -> bool:
+    """Whether any of these services takes a health reading."""
+    return bool(item_ids) and any(takes_readings(item) for item in db.session.scalars(
+        select(ServiceItem).where(ServiceItem.id.in_(item_ids))))
 
 
 class MenuError(ValueError):
@@ -94,10 +112,12 @@ def last_deliveries(elder_ids: list[int]) -> dict[tuple[int, int], datetime]:
     return {(e, i): at for e, i, at in rows}
 
 
-def due_services(elder: Elder, now: datetime, today: date) -> list[DueService]:
+def due_services(elder: Elder, now: datetime, today: date, *,
+                 readings: bool = True) -> list[DueService]:
     """The elder's menu with what falls due on a visit now (every visit, or its period
-    since the last delivery has passed)."""
-    menu = current_menu(elder, today)
+    since the last delivery has passed); without ``readings`` (a roster whose volunteers
+    record none), services that take a health reading are not offered at all."""
+    menu = [e for e in current_menu(elder, today) if readings or not takes_readings(e.item)]
     last = last_deliveries([elder.id])
     result = []
     for entry in menu:
@@ -110,6 +130,17 @@ def due_services(elder: Elder, now: datetime, today: date) -> list[DueService]:
             due = False
         result.append(DueService(entry, at, due))
     return result
+
+
+def delivered_at_visits(visit_ids: list[int]) -> dict[tuple[int, int], list[Delivery]]:
+    """(visit id, elder id) → the services delivered there, items loaded, in one query: what
+    every visit line shows (confirmation, staff and family histories)."""
+    found: dict[tuple[int, int], list[Delivery]] = {}
+    if visit_ids:
+        for d in db.session.scalars(select(Delivery).where(Delivery.visit_id.in_(visit_ids))
+                                    .options(joinedload(Delivery.item)).order_by(Delivery.id)):
+            found.setdefault((d.visit_id, d.elder_id), []).append(d)
+    return found
 
 
 def next_due(entry: MenuEntry, last: datetime | None) -> datetime | None:

@@ -4,7 +4,7 @@ import io
 import secrets
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,7 @@ from carevisits.models import (
 from carevisits.models.base import utcnow
 from carevisits.models.household import format_address
 from carevisits.services import audit, cards
-from carevisits.services.doorcodes import TOKEN_BYTES, door_url
+from carevisits.services.doorcodes import TOKEN_BYTES, door_hotline, door_url
 from carevisits.services.fonts import FontUnavailable
 from carevisits.services.scope import household_scope
 
@@ -57,20 +57,18 @@ def visible_jobs(user: User) -> Select:
 
 def _cards_query(job: PrintJob) -> Select:
     return (select(Household.number, Household.address, Household.building, Household.unit,
-                   Household.room, Community.hotline, DoorCode.token)
+                   Household.room, DoorCode.token)
             .join(PrintJobHousehold, PrintJobHousehold.household_id == Household.id)
-            .join(Grid, Household.grid_id == Grid.id)
-            .join(Community, Grid.community_id == Community.id)
             .outerjoin(DoorCode, (DoorCode.household_id == Household.id)
                        & DoorCode.revoked_at.is_(None))
             .where(PrintJobHousehold.job_id == job.id)
             .order_by(PrintJobHousehold.position))
 
 
-def _card(row, base_url: str) -> cards.Card:
+def _card(row, base_url: str, hotline: str) -> cards.Card:
     address = format_address(row.address, row.building, row.unit, row.room)
     return cards.Card(url=door_url(base_url, row.token or ""), number=row.number,
-                      hotline=row.hotline, address=address)
+                      hotline=hotline, address=address)
 
 
 def create_job(*, actor: User | None, households: list[Household], layout: str, rotate: bool,
@@ -85,10 +83,9 @@ def create_job(*, actor: User | None, households: list[Household], layout: str, 
         raise PrintError(str(err)) from None
     if not households:
         raise PrintError(_l("No households chosen."))
-    hotlines = {g.id: g.community.hotline for g in {h.grid for h in households}}
+    hotline = door_hotline()
     problems = cards.unprintable(
-        (cards.Card("", h.number, hotlines[h.grid_id], h.full_address) for h in households),
-        font)
+        (cards.Card("", h.number, hotline, h.full_address) for h in households), font)
     if problems:
         detail = "; ".join(f"{n}: {''.join(sorted(chars))}" for n, chars in problems.items())
         raise PrintError(_l("The font cannot print these characters (household no.: "
@@ -129,7 +126,8 @@ def run_job(job_id: int, base_url: str, progress: Callable[[int], None] | None =
             rotate_codes(job)
         db.session.commit()
     try:
-        todo = [_card(row, base_url) for row in db.session.execute(_cards_query(job))]
+        hotline = door_hotline()
+        todo = [_card(row, base_url, hotline) for row in db.session.execute(_cards_query(job))]
         db.session.commit()  # end the read: rendering holds no transaction open
         buf = io.BytesIO()
 
@@ -179,9 +177,8 @@ def start_job(app: Flask, job_id: int) -> threading.Thread:
     return thread
 
 
-def requeue(job: PrintJob) -> bool:
-    """Claim a failed or stalled job for another run; False if it is running or done."""
-    now = utcnow()
+def requeue(job: PrintJob, now: datetime) -> bool:
+    """Claim a failed or stalled job for another run at ``now``; False if running or done."""
     claimed = db.session.execute(
         update(PrintJob)
         .where(PrintJob.id == job.id,
@@ -193,7 +190,8 @@ def requeue(job: PrintJob) -> bool:
     return claimed.rowcount == 1
 
 
-def is_stalled(job: PrintJob) -> bool:
-    """A job that stopped reporting progress (its process died): it may be started again."""
+def is_stalled(job: PrintJob, now: datetime) -> bool:
+    """A job that stopped reporting progress by ``now`` (its process died): it may be
+    started again."""
     return (job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-            and utcnow() - job.updated_at > STALLED_AFTER)
+            and now - job.updated_at > STALLED_AFTER)

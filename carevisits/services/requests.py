@@ -1,12 +1,14 @@
 """Requests (诉求): raised at a visit, on the elder page or by family; closed by the 7123
 rule — small matters within 1 day, bigger ones within 2, hard ones within 3."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import literal, select
 
 from carevisits.extensions import db
+from carevisits.i18n import local_date
+from carevisits.labels import REQUEST_CLASSES
 from carevisits.models import (
     OPEN_REQUEST_STATUSES,
     AlertKind,
@@ -20,8 +22,8 @@ from carevisits.models import (
     ServiceRequest,
     User,
 )
-from carevisits.models.base import local_today, utcnow
-from carevisits.services import alerts, areas
+from carevisits.models.base import utcnow
+from carevisits.services import alerts, areas, audit
 from carevisits.services.scope import household_scope
 
 KINDS = ["生活照料", "医疗健康", "房屋维修", "政策咨询", "邻里纠纷", "其他"]
@@ -49,9 +51,9 @@ def deadline_for(raised_at: datetime, request_class: RequestClass) -> datetime:
     return raised_at + timedelta(days=request_class.days)
 
 
-def default_owner(elder: Elder) -> User | None:
-    """The grid worker of the elder's grid today, who usually follows a request up."""
-    return areas.grid_worker(elder.household.grid_id, local_today())
+def default_owner(elder: Elder, day: date) -> User | None:
+    """Who works the elder's grid on that local day (a cover first): the request's owner."""
+    return areas.grid_worker(elder.household.grid_id, day)
 
 
 def raise_request(elder: Elder, *, kind: str, description: str, request_class: RequestClass,
@@ -70,7 +72,7 @@ def raise_request(elder: Elder, *, kind: str, description: str, request_class: R
     request = ServiceRequest(elder=elder, kind=kind, description=description,
                              request_class=request_class, source=source, raised_at=at,
                              deadline=deadline_for(at, request_class), raised_by=actor,
-                             owner=default_owner(elder) or actor, visit_id=visit_id)
+                             owner=default_owner(elder, local_date(at)) or actor, visit_id=visit_id)
     request.events.append(RequestEvent(actor=actor, status=RequestStatus.OPEN, at=at))
     db.session.add(request)
     return request
@@ -93,6 +95,24 @@ def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User
     db.session.flush()
     if status not in OPEN_REQUEST_STATUSES:
         _resolve_alert_if_clear(request.elder, actor)
+
+
+def reclass(request: ServiceRequest, request_class: RequestClass, *, actor: User) -> None:
+    """The office classes an open request by the 7123 rule; its deadline counts again from
+    when it was raised."""
+    if request.status not in OPEN_REQUEST_STATUSES:
+        raise RequestError(_l("Only an open request can be classed again."))
+    if request_class == request.request_class:
+        return
+    before = request.request_class
+    request.request_class = request_class
+    request.deadline = deadline_for(request.raised_at, request_class)
+    note = str(_l("Classed as: %(size)s", size=REQUEST_CLASSES[request_class]))
+    request.events.append(RequestEvent(actor=actor, status=request.status, note=note))
+    db.session.flush()
+    audit.record(actor, "request.class", "request", request.id, before=before.value,
+                 after=request_class.value)
+    _resolve_alert_if_clear(request.elder, actor)
 
 
 def _resolve_alert_if_clear(elder: Elder, actor: User) -> None:

@@ -1,15 +1,20 @@
 """When each elder is due: the street's policy per care level, the elder's own interval,
 pauses. Kept in columns (due_at, overdue_at, paused_until) at every change, so that due
-lists and alert scans never read the visit history."""
+lists and alert scans never read the visit history.
 
+One rule reads those columns: :func:`state` (an elder at a moment) and its SQL twin
+:func:`state_clause` (for lists and scans) decide paused / ok / due / late for every page,
+badge and scan — pauses in local dates, due and overdue at the stored instants, inclusive."""
+
+import enum
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from carevisits.extensions import db
+from carevisits.i18n import local_date
 from carevisits.models import CareLevel, CarePolicy, Community, Elder, ElderPause, Grid, Household
-from carevisits.models.base import utcnow
 
 # (interval in days, grace in hours) when a street has not set its own.
 DEFAULT_POLICY = {
@@ -52,7 +57,7 @@ def refresh(elders: Iterable[Elder]) -> None:
         interval, grace = policies[street_id][elder.care_level]
         interval = elder.visit_interval_days or interval
         if elder.last_contact_at is None:  # new on the list: the first visit is due now
-            elder.due_at = elder.created_at or utcnow()
+            elder.due_at = elder.created_at  # set by the flush above
         else:
             elder.due_at = elder.last_contact_at + timedelta(days=interval)
         elder.overdue_at = elder.due_at + timedelta(hours=grace)
@@ -79,9 +84,40 @@ def set_policy(street_id: int, care_level: CareLevel, interval_days: int,
     refresh_street(street_id)
 
 
-def is_paused(elder: Elder, today: date) -> bool:
-    """Whether visits are paused for the elder on that day."""
-    return elder.paused_until is not None and elder.paused_until >= today
+class State(enum.StrEnum):
+    """Where an elder stands with their visits at a moment."""
+
+    PAUSED = "paused"  # away until paused_until (a local date, inclusive)
+    OK = "ok"  # not yet due
+    DUE = "due"  # due_at has come, overdue_at not yet
+    LATE = "late"  # overdue_at has come (or no schedule at all): the scan opens an alert
+
+
+def state(elder: Elder, now: datetime) -> State:
+    """The elder's schedule state at ``now``; the pause is read in the local date of ``now``."""
+    if elder.paused_until is not None and elder.paused_until >= local_date(now):
+        return State.PAUSED
+    if elder.overdue_at is None or elder.overdue_at <= now:
+        return State.LATE
+    if elder.due_at is not None and elder.due_at <= now:
+        return State.DUE
+    return State.OK
+
+
+def state_clause(wanted: State, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of :func:`state`: elders in state ``wanted`` at ``now`` (indexed comparisons)."""
+    paused = Elder.paused_until.is_not(None) & (Elder.paused_until >= local_date(now))
+    late = Elder.overdue_at.is_(None) | (Elder.overdue_at <= now)
+    due = Elder.due_at.is_not(None) & (Elder.due_at <= now)
+    return {State.PAUSED: paused, State.LATE: ~paused & late,
+            State.DUE: ~paused & ~late & due, State.OK: ~paused & ~late & ~due}[wanted]
+
+
+def days_until_due(elder: Elder, now: datetime) -> int | None:
+    """Local calendar days from ``now`` to the due date (0: due later today); None unscheduled."""
+    if elder.due_at is None:
+        return None
+    return (local_date(elder.due_at) - local_date(now)).days
 
 
 def pause(elder: Elder, *, reason: str, expected_end: date, actor, today: date) -> ElderPause:
@@ -96,11 +132,11 @@ def pause(elder: Elder, *, reason: str, expected_end: date, actor, today: date) 
 
 
 def end_pause(elder: Elder, now: datetime) -> None:
-    """The elder is back: visits are due again from now."""
+    """The elder is back: visits are due again from now, with the street's grace period."""
     for record in db.session.scalars(select(ElderPause).where(
             ElderPause.elder_id == elder.id, ElderPause.ended_at.is_(None))):
         record.ended_at = now
     elder.paused_until = None
-    grace = elder.overdue_at - elder.due_at if elder.overdue_at and elder.due_at else \
-        timedelta(hours=DEFAULT_POLICY[elder.care_level][1])
-    elder.due_at, elder.overdue_at = now, now + grace
+    db.session.flush()
+    _interval, grace = street_policy(_streets_of([elder])[elder.id])[elder.care_level]
+    elder.due_at, elder.overdue_at = now, now + timedelta(hours=grace)

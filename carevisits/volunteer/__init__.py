@@ -17,7 +17,7 @@ from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Community, Role, Roster, VolunteerStatus
 from carevisits.models.base import utcnow
-from carevisits.services import volunteers
+from carevisits.services import roster_times, volunteers
 from carevisits.services.rounds import round_for
 from carevisits.services.volunteers import AVAILABILITY_MAX
 
@@ -153,12 +153,16 @@ def leave(roster_id: int):
 @bp.get("/rosters/<int:roster_id>")
 @volunteer_required
 def roster(roster_id: int):
-    """A roster I am on: its members and its households."""
+    """A roster I am on: its members and its households; for its leader, the recent visits,
+    those outside its day and hours flagged."""
     found = _offered(roster_id)
     if found not in volunteers.my_rosters(current_user):
         abort(404)
+    leading = found.leader_id == current_user.id  # the leader sees visits off schedule
     return render_template("volunteer/roster.html", roster=found,
-                           members=volunteers.approved_members(found))
+                           members=volunteers.approved_members(found),
+                           visits=roster_times.recent_visits(found, utcnow(), local_zone())
+                           if leading else None)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
