@@ -260,3 +260,65 @@ def test_a_late_time_outside_the_limits_is_refused_at_its_field(app, clock):
         assert 'class="field  has-error"' in body or "has-error" in body
         assert says in body, (when, body[body.find("late-entry"):][:800])
     assert db.session.scalar(select(Visit.id)) is None
+
+
+# --- a closed elder ----------------------------------------------------------------------
+def closed_after_a_visit(w, clock):
+    """The elder was overdue, a visit resolved the alert, then the record was closed."""
+    from carevisits.models import ClosedReason
+    from carevisits.models.base import local_today
+    from carevisits.services import elders
+
+    clock.advance(days=2)
+    alerts.scan_overdue(utcnow())
+    db.session.commit()
+    overdue = db.session.scalar(select(Alert).where(Alert.kind == AlertKind.OVERDUE))
+    visited = visit(w)
+    elders.close_elder(fresh(Elder, w.elder.id), reason=ClosedReason.DECEASED,
+                       on=local_today(), actor=w.coordinator, today=local_today())
+    db.session.commit()
+    clock.advance(days=3)
+    elder = fresh(Elder, w.elder.id)
+    return visited, overdue.id, (elder.due_at, elder.overdue_at)
+
+
+def test_voiding_a_visit_of_a_closed_elder_leaves_the_alerts_and_schedule_alone(app, clock):
+    w = scene(CareLevel.KEY)
+    visited, overdue, schedule_before = closed_after_a_visit(w, clock)
+    response = signed_in(app, w.coordinator).post(f"/visits/{visited}/void",
+                                                   data={"reason": "记错了老人"})
+    assert response.status_code == 302
+    assert fresh(Visit, visited).voided_at is not None
+    assert fresh(Alert, overdue).status == AlertStatus.RESOLVED
+    assert db.session.scalar(select(Alert).where(Alert.status != AlertStatus.RESOLVED)) is None
+    elder = fresh(Elder, w.elder.id)
+    assert (elder.due_at, elder.overdue_at) == schedule_before
+    assert elder.last_contact_at is None  # the history is still counted right
+
+
+def test_correcting_a_visit_of_a_closed_elder_raises_no_alert(app, clock):
+    w = scene(CareLevel.KEY)
+    visited, overdue, schedule_before = closed_after_a_visit(w, clock)
+    client = signed_in(app, w.coordinator)
+    assert correct(client, visited, w.elder, outcome="no_answer").status_code == 302
+    assert fresh(Alert, overdue).status == AlertStatus.RESOLVED
+    assert db.session.scalar(select(Alert).where(Alert.status != AlertStatus.RESOLVED)) is None
+    elder = fresh(Elder, w.elder.id)
+    assert (elder.due_at, elder.overdue_at) == schedule_before
+    assert alerts.reopen(fresh(Alert, overdue), w.coordinator, "") is False
+
+
+def test_an_overdue_request_of_a_closed_elder_raises_no_alert(app, clock):
+    from carevisits.models import ClosedReason, RequestClass, RequestSource
+    from carevisits.models.base import local_today
+    from carevisits.services import elders, requests
+
+    w = scene()
+    requests.raise_request(w.elder, kind="生活照料", description="换灯泡",
+                           request_class=RequestClass.SMALL, source=RequestSource.PHONE,
+                           actor=w.coordinator)
+    elders.close_elder(w.elder, reason=ClosedReason.MOVED_AWAY, on=local_today(),
+                       actor=w.coordinator, today=local_today())
+    db.session.commit()
+    clock.advance(days=3)
+    assert requests.scan_overdue_requests(utcnow()) == []

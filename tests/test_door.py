@@ -326,3 +326,59 @@ def test_a_queued_older_visit_never_moves_last_contact_backwards(app, world):
     fresh = db.session.get(Elder, elder.id)
     assert fresh.last_contact_at == recent.occurred_at and fresh.due_at == due_at
     assert latest(Visit).occurred_at < recent.occurred_at
+
+
+# --- a household nobody on the register lives in any more --------------------------------
+
+CLOSED_HOUSEHOLD_ZH = "已注销"
+NOBODY_ZH = "没有在册的老人"
+
+
+def test_a_closed_household_takes_no_visit_by_number_or_old_card(client, world):
+    from carevisits.models import ClosedReason
+    from carevisits.services import households
+
+    h = world.h1
+    token = h.code.token
+    households.close_household(h, reason=ClosedReason.MOVED_AWAY, on=local_today(),
+                               actor=world.coordinator, today=local_today())
+    db.session.commit()
+    login(client, world.worker)
+    before = count(Visit)
+    for path in (f"/visit/{h.number}", f"/c/{token}"):
+        page = client.get(path).get_data(as_text=True)
+        assert CLOSED_HOUSEHOLD_ZH in page, path
+        assert 'id="checkin"' not in page and f'href="/visit/{h.number}"' not in page, path
+    assert CLOSED_HOUSEHOLD_ZH in client.get(f"/visit?number={h.number}",
+                                             follow_redirects=True).get_data(as_text=True)
+    response = client.post(f"/visit/{h.number}", data={
+        "idempotency_key": secrets.token_urlsafe(18), "reason": "门卡丢了"})
+    assert response.status_code == 409 and count(Visit) == before
+    with pytest.raises(checkin.CheckInError):
+        checkin.record_visit(visitor=world.worker, household=h, records=[],
+                             idempotency_key=secrets.token_urlsafe(18),
+                             method=VisitMethod.MANUAL, manual_reason="门卡丢了")
+
+
+def test_a_household_whose_elders_are_all_closed_says_so_and_saves_nothing(client, world):
+    from carevisits.models import ClosedReason
+    from carevisits.services import elders
+
+    h = world.h1
+    for elder in h.elders:
+        elders.close_elder(elder, reason=ClosedReason.DECEASED, on=local_today(),
+                           actor=world.coordinator, today=local_today())
+    db.session.commit()
+    login(client, world.worker)
+    page = client.get(f"/visit/{h.number}").get_data(as_text=True)
+    assert NOBODY_ZH in page and 'id="checkin"' not in page and "保存探访记录" not in page
+    before = count(Visit)
+    response = client.post(f"/visit/{h.number}", data={
+        "idempotency_key": secrets.token_urlsafe(18), "reason": "门卡丢了"})
+    assert response.status_code == 422 and count(Visit) == before
+    assert NOBODY_ZH in response.get_data(as_text=True)
+    with (pytest.raises(checkin.CheckInError, match=NOBODY_ZH),
+          client.application.test_request_context(headers={"Accept-Language": "zh"})):
+        checkin.record_visit(visitor=world.worker, household=h, records=[],
+                             idempotency_key=secrets.token_urlsafe(18),
+                             method=VisitMethod.MANUAL, manual_reason="门卡丢了")

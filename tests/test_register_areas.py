@@ -160,3 +160,85 @@ def test_a_grid_changes_hands_in_one_action(app, client, world):
     page = coordinator.get(f"/register/grids/{world.grids[0].id}").get_data(as_text=True)
     assert world.other_worker.display_name in page
     assert "无人负责" in coordinator.get("/register/").get_data(as_text=True)  # grid 二 now
+
+
+def cover_form(client, world, starts_on, ends_on):
+    return client.post(f"/register/grids/{world.grids[0].id}/covers", data={
+        "worker": world.other_worker.id, "starts_on": str(starts_on), "ends_on": str(ends_on)})
+
+
+def field_error(body: str, name: str) -> str:
+    """The markup of one form field, from its input to the next field."""
+    start = body.index(f'name="{name}"')
+    end = body.find('<div class="field', start)
+    return body[start:end if end != -1 else len(body)]
+
+
+def test_a_cover_far_back_far_ahead_or_too_long_is_refused_at_its_field(client, world,
+                                                                        as_user):
+    from datetime import date
+
+    as_user(world.coordinator)
+    today = local_today()
+    absurd = cover_form(client, world, date(1, 1, 1), date(9999, 12, 31))
+    assert absurd.status_code == 422
+    assert "天前" in field_error(absurd.get_data(as_text=True), "starts_on")
+    too_long = cover_form(client, world, today, today + timedelta(days=366))
+    assert too_long.status_code == 422
+    assert "最长" in field_error(too_long.get_data(as_text=True), "ends_on")
+    far_ahead = cover_form(client, world, today + timedelta(days=400),
+                           today + timedelta(days=401))
+    assert far_ahead.status_code == 422
+    assert "一年" in field_error(far_ahead.get_data(as_text=True), "starts_on")
+    assert count(GridAssignment, GridAssignment.cover) == 0
+    # The limits themselves are allowed.
+    assert cover_form(client, world, today - timedelta(days=30),
+                      today + timedelta(days=334)).status_code == 302
+
+
+def test_an_absurd_cover_already_stored_can_still_be_ended(client, world, as_user):
+    from datetime import date
+
+    from carevisits.models import GridAssignment as GA
+
+    cover = GA(grid=world.grids[0], user=world.other_worker, starts_on=date(1, 1, 1),
+               ends_on=date(9999, 12, 31), cover=True)
+    db.session.add(cover)
+    db.session.commit()
+    as_user(world.coordinator)
+    assert client.post(f"/register/assignments/{cover.id}/end").status_code == 302
+    db.session.rollback()
+    assert db.session.get(GA, cover.id).ends_on == local_today() - timedelta(days=1)
+    from carevisits.services import areas
+    first_day = GA(grid=world.grids[0], user=world.other_worker, starts_on=date.min,
+                   ends_on=None, cover=True)
+    areas._end(first_day, local_today())  # never an OverflowError
+    assert first_day.ends_on == local_today() - timedelta(days=1)
+
+
+def test_an_assignment_that_has_ended_cannot_be_ended_again(app, client, world, as_user,
+                                                          clock):
+    as_user(world.coordinator)
+    today = local_today()
+    assert cover_form(client, world, today, today + timedelta(days=2)).status_code == 302
+    db.session.rollback()
+    cover = db.session.scalar(select(GridAssignment).where(GridAssignment.cover))
+    assert client.post(f"/register/assignments/{cover.id}/end").status_code == 302
+    db.session.rollback()
+    ended_on = db.session.get(GridAssignment, cover.id).ends_on
+    audits = count(AuditEvent, AuditEvent.action == "grid.unassign")
+    clock.advance(days=5)
+    response = client.post(f"/register/assignments/{cover.id}/end", follow_redirects=True)
+    assert "早已结束，未作任何更改" in response.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(GridAssignment, cover.id).ends_on == ended_on
+    assert count(AuditEvent, AuditEvent.action == "grid.unassign") == audits
+    # A cover still to come, called off, is not called off a second time either.
+    assert cover_form(client, world, today + timedelta(days=10),
+                      today + timedelta(days=12)).status_code == 302
+    db.session.rollback()
+    later = db.session.scalar(select(GridAssignment).where(GridAssignment.cover,
+                                                           GridAssignment.id != cover.id))
+    assert client.post(f"/register/assignments/{later.id}/end").status_code == 302
+    assert client.post(f"/register/assignments/{later.id}/end").status_code == 302
+    assert count(AuditEvent, AuditEvent.action == "grid.unassign") == audits + 1

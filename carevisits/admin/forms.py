@@ -1,14 +1,14 @@
 """Account forms for admins."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from carevisits import labels
 from carevisits.auth import username_field
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.models import Community, Grid, Role, Street
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
 from carevisits.services.scope import area_options
@@ -40,12 +40,12 @@ def area_value(user) -> str:
     return ""
 
 
-class UserForm(FlaskForm):
+class UserForm(TextForm):
     """Create or edit an account."""
 
     username = username_field()
     display_name = StringField(_l("Name"), validators=[
-        InputRequired(_l("Enter a name.")), Length(max=40)])
+        DataRequired(_l("Enter a name.")), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
     # Grid workers are most of the accounts; an admin account is made on purpose.
     role = SelectField(_l("Role"), choices=labels.as_choices(labels.ROLES),

@@ -1,7 +1,6 @@
 """Forms of the alert board and its settings."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -13,26 +12,27 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Email, InputRequired, Length, NumberRange
 
 from carevisits import labels
+from carevisits.forms import TextForm
 from carevisits.models import CareLevel, ChannelKind
 
 NOTE_MAX = 1000
 
 
-class NoteForm(FlaskForm):
+class NoteForm(TextForm):
     """A ladder step or anything else worth writing down."""
 
     note = TextAreaField(_l("What happened"), validators=[
         Length(max=NOTE_MAX, message=_l("At most %(max)d characters."))])
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(TextForm):
     """The alerts of the board ticked to be taken on with one button."""
 
     alert = SelectMultipleField(coerce=int, validate_choice=False, validators=[
         DataRequired(_l("Tick the alerts you are taking on."))])
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(TextForm):
     """Closing an alert needs a word on how."""
 
     note = TextAreaField(_l("How was it resolved?"), filters=[lambda v: (v or "").strip()],
@@ -51,7 +51,7 @@ def _hours():
                                     NumberRange(0, 168, _l("Between %(min)d and %(max)d."))])
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(TextForm):
     """Visit interval (days), grace (hours) and whether a phone call counts, for each care
     level of one street."""
 
@@ -69,7 +69,7 @@ class PolicyForm(FlaskForm):
         return {level: self[f"{level.value}_phone"].data for level in CareLevel}
 
 
-class ChannelForm(FlaskForm):
+class ChannelForm(TextForm):
     """Where a community's alerts are sent."""
 
     community = SelectField(_l("Community"), validators=[InputRequired()])

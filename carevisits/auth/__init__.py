@@ -14,11 +14,11 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp
 
 from carevisits.extensions import db, limiter
+from carevisits.forms import TextForm
 from carevisits.i18n import LANG_COOKIE, LOCALES
 from carevisits.models import Role
 from carevisits.services import accounts, audit
@@ -27,11 +27,11 @@ bp = Blueprint("auth", __name__)
 NEXT_KEY = "next_path"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(TextForm):
     """Username and password."""
 
     username = StringField(_l("Username"), validators=[
-        InputRequired(_l("Enter your username.")), Length(max=40)])
+        DataRequired(_l("Enter your username.")), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Enter your password.")), Length(max=200)])
 
@@ -39,7 +39,7 @@ class LoginForm(FlaskForm):
 def username_field() -> StringField:
     """A new account's username: what people type to sign in."""
     return StringField(_l("Username"), validators=[
-        InputRequired(_l("Enter a username.")),
+        DataRequired(_l("Enter a username.")),
         Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
                message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
 
@@ -47,16 +47,16 @@ def username_field() -> StringField:
 def phone_field() -> StringField:
     """A phone number the community can call, required."""
     return StringField(_l("Phone"), validators=[
-        InputRequired(_l("Enter a phone number the coordinator can call.")),
+        DataRequired(_l("Enter a phone number the coordinator can call.")),
         Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(TextForm):
     """A new account of one's own: the fields volunteers and family members share."""
 
     username = username_field()
     display_name = StringField(_l("Your name"), validators=[
-        InputRequired(_l("Enter a name.")), Length(max=40)])
+        DataRequired(_l("Enter a name.")), Length(max=40)])
     phone = phone_field()
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Choose a password.")),

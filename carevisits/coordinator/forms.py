@@ -1,36 +1,36 @@
 """Coordinators' forms for volunteers and rosters."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TimeField
-from wtforms.validators import AnyOf, InputRequired, Length, NumberRange
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from carevisits import labels
+from carevisits.forms import TextForm
 from carevisits.models import MemberStatus
 from carevisits.scan.forms import WholeNumberField
 from carevisits.services.checkin import VISIT_MINUTES_RANGE
 from carevisits.services.volunteers import CAPACITY_RANGE, RosterInput
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(TextForm):
     """Approve or decline a volunteer's sign-up."""
 
     decision = StringField(validators=[AnyOf(["approve", "decline"])])
     note = StringField(_l("Note to the volunteer"), validators=[Length(max=200)])
 
 
-class MemberDecisionForm(FlaskForm):
+class MemberDecisionForm(TextForm):
     """Approve, decline or remove a roster member."""
 
     decision = StringField(validators=[AnyOf([MemberStatus.APPROVED, MemberStatus.DECLINED,
                                               MemberStatus.REMOVED])])
 
 
-class RosterForm(FlaskForm):
+class RosterForm(TextForm):
     """A roster's name, time, size, rules and households."""
 
-    name = StringField(_l("Roster name"), validators=[InputRequired(_l("Enter a name.")),
+    name = StringField(_l("Roster name"), validators=[DataRequired(_l("Enter a name.")),
                                                       Length(max=40)])
     weekday = SelectField(_l("Weekday"), choices=labels.as_choices(labels.WEEKDAYS))
     start_time = TimeField(_l("Starts at"), validators=[

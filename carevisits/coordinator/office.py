@@ -3,15 +3,15 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from carevisits import labels
 from carevisits.coordinator.blueprint import bp, coordinator_required, month_param
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
 from carevisits.models import ServiceItem, ServicePlace
 from carevisits.responses import spreadsheet
@@ -22,15 +22,15 @@ EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
            "volunteer-hours": (volunteers.hours_rows, "志愿服务时长")}
 
 
-class ItemForm(FlaskForm):
+class ItemForm(TextForm):
     """A new service for the catalogue."""
 
     name = StringField(_l("Service name"), validators=[
-        InputRequired(_l("Enter the service's name.")), Length(max=40)])
-    category = StringField(_l("Category"), validators=[InputRequired(_l("Enter a category.")),
+        DataRequired(_l("Enter the service's name.")), Length(max=40)])
+    category = StringField(_l("Category"), validators=[DataRequired(_l("Enter a category.")),
                                                        Length(max=40)])
     unit = StringField(_l("Unit"), default="次", validators=[
-        InputRequired(_l("Enter how it is counted, e.g. 次, 份 or 小时.")), Length(max=10)])
+        DataRequired(_l("Enter how it is counted, e.g. 次, 份 or 小时.")), Length(max=10)])
     place = SelectField(_l("Where"), choices=labels.as_choices(labels.PLACES))
 
 

@@ -2,7 +2,6 @@
 calls."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,10 +15,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from carevisits import labels
+from carevisits.forms import TextForm
 from carevisits.services.checkin import NOTES_MAX
 
 
-class PauseForm(FlaskForm):
+class PauseForm(TextForm):
     """Why visits stop, and until when."""
 
     reason = StringField(_l("Why (e.g. in hospital, staying with children)"), validators=[
@@ -28,14 +28,14 @@ class PauseForm(FlaskForm):
         InputRequired(_l("Enter the expected date of return."))])
 
 
-class IntervalForm(FlaskForm):
+class IntervalForm(TextForm):
     """Days between visits for this elder; empty to follow the care level."""
 
     days = IntegerField(_l("Visit every … days"), validators=[
         Optional(), NumberRange(1, 60, _l("Between %(min)d and %(max)d."))])
 
 
-class MenuForm(FlaskForm):
+class MenuForm(TextForm):
     """Put a service on the elder's menu."""
 
     item = SelectField(_l("Service"), coerce=int)
@@ -45,7 +45,7 @@ class MenuForm(FlaskForm):
     ends_on = DateField(_l("Until"), validators=[Optional()])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(TextForm):
     """An invite for a family member."""
 
     relation = StringField(_l("Relation (e.g. son, daughter)"), validators=[
@@ -53,7 +53,7 @@ class InviteForm(FlaskForm):
     may_see_observations = BooleanField(_l("May see blood pressure and pulse"))
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(TextForm):
     """A phone call to the elder (电话问候): whether they were reached, and notes."""
 
     idempotency_key = HiddenField(validators=[

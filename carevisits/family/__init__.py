@@ -12,16 +12,16 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from carevisits import labels
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, signup_limit
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
 from carevisits.models import (
     Alert,
@@ -42,14 +42,14 @@ bp = Blueprint("family", __name__, url_prefix="/family")
 family_required = roles_required(Role.FAMILY)
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(TextForm):
     """The invite code staff gave the family member."""
 
     code = StringField(_l("Invite code"), validators=[
-        InputRequired(_l("Enter the invite code.")), Length(max=40)])
+        DataRequired(_l("Enter the invite code.")), Length(max=40)])
 
 
-class MessageForm(FlaskForm):
+class MessageForm(TextForm):
     """A few words for the elder's worker."""
 
     text = TextAreaField(_l("Message"), validators=[
@@ -57,7 +57,7 @@ class MessageForm(FlaskForm):
         Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
 
 
-class HelpForm(FlaskForm):
+class HelpForm(TextForm):
     """Asking the community for help: what kind, what is needed. How big it is (the 7123
     rule) is the office's call, made on the request page."""
 
@@ -71,7 +71,7 @@ class FamilySignUpForm(SignUpForm):
     """A family account, made with the invite code staff gave."""
 
     code = StringField(_l("Invite code"), validators=[
-        InputRequired(_l("Enter the invite code.")), Length(max=40)])
+        DataRequired(_l("Enter the invite code.")), Length(max=40)])
 
 
 @bp.route("/signup", methods=["GET", "POST"])

@@ -80,3 +80,8 @@ class GridAssignment(db.Model):
     def holds_on(self, today: date) -> bool:
         """Whether the assignment holds on ``today`` (the Python twin of :meth:`in_force`)."""
         return self.starts_on <= today and (self.ends_on is None or self.ends_on >= today)
+
+    def still_on(self, today: date) -> bool:
+        """Whether the assignment holds on ``today`` or on some day to come (one that has
+        ended, or was called off before it began, is history)."""
+        return self.ends_on is None or self.ends_on >= max(self.starts_on, today)

@@ -1,11 +1,11 @@
 """Forms for printing door cards."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired, ValidationError
 
 from carevisits import labels
+from carevisits.forms import TextForm
 from carevisits.services import cards
 
 # The safe reprint first and chosen; new cards invalidate the ones on the doors.
@@ -21,7 +21,7 @@ def layout_choices():
     return labels.as_choices({key: layout.title for key, layout in cards.layouts().items()})
 
 
-class CardsForm(FlaskForm):
+class CardsForm(TextForm):
     """Layout and mode: what every print request needs."""
 
     layout = RadioField(_l("Layout"), validators=[InputRequired(_l("Choose a layout."))])

@@ -218,7 +218,7 @@ def add_cover(grid_id: int):
                             starts_on=form.starts_on.data, ends_on=form.ends_on.data,
                             today=local_today(), actor=current_user)
         except areas.AreaError as error:
-            form.ends_on.errors = [str(error)]
+            getattr(form, error.field or "ends_on").errors = [str(error)]
         else:
             db.session.commit()
             flash(_l("Cover saved."), "info")
@@ -234,7 +234,12 @@ def end_assignment(assignment_id: int):
     if assignment is None:
         abort(404)
     _grid_in_scope(assignment.grid_id)
-    areas.end_assignment(assignment, today=local_today(), actor=current_user)
-    db.session.commit()
-    flash(_l("Assignment ended."), "info")
+    try:
+        areas.end_assignment(assignment, today=local_today(), actor=current_user)
+    except areas.AreaError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_l("Assignment ended."), "info")
     return redirect(url_for("register.grid_page", grid_id=assignment.grid_id))

@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField
@@ -18,6 +17,7 @@ from wtforms.validators import InputRequired, Regexp
 
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.models import Elder, Role, Street
 from carevisits.models.base import local_today, utcnow
 from carevisits.register.blueprint import bp, coordinator_required
@@ -29,7 +29,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 SHA = r"^[0-9a-f]{64}$"
 
 
-class UploadForm(FlaskForm):
+class UploadForm(TextForm):
     """A register file to preview; admins also choose the street."""
 
     file = FileField(_l("Spreadsheet (XLSX or CSV)"),
@@ -37,7 +37,7 @@ class UploadForm(FlaskForm):
     street = SelectField(_l("Street"), coerce=int)
 
 
-class ApplyForm(FlaskForm):
+class ApplyForm(TextForm):
     """Apply the previewed upload, named by its hash."""
 
     sha = HiddenField(validators=[InputRequired(), Regexp(SHA)])

@@ -4,12 +4,10 @@ and every error shown at its field at once."""
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     RadioField,
     SelectField,
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from carevisits import labels
+from carevisits.forms import TextForm, TextSubForm
 from carevisits.models import CareLevel, LivingSituation
 from carevisits.models.base import local_today
 from carevisits.services import register_fields as fields
@@ -51,16 +50,16 @@ _phone = register_rule(fields.phone, _l("Enter a mobile number (11 digits) or a 
                                          "as 0531-86123456."))
 
 
-class HouseholdForm(FlaskForm):
+class HouseholdForm(TextForm):
     """A household's address."""
 
     address = StringField(_l("Road and number (e.g. 芙蓉街37号院)"), validators=[
-        InputRequired(_l("Enter the road and number.")), Length(max=120)])
+        DataRequired(_l("Enter the road and number.")), Length(max=120)])
     building = StringField(_l("Building"), validators=[
-        InputRequired(_l("Enter the building.")), Length(max=20)])
+        DataRequired(_l("Enter the building.")), Length(max=20)])
     unit = StringField(_l("Entrance (unit)"), validators=[Optional(), Length(max=20)])
     room = StringField(_l("Room"), validators=[
-        InputRequired(_l("Enter the room.")), Length(max=20)])
+        DataRequired(_l("Enter the room.")), Length(max=20)])
 
     def address_values(self) -> dict:
         """The address fields as the household service takes them."""
@@ -74,14 +73,14 @@ class NewHouseholdForm(HouseholdForm):
         InputRequired(_l("Choose a grid."))])
 
 
-class GridForm(FlaskForm):
+class GridForm(TextForm):
     """Move a household to another grid."""
 
     grid = SelectField(_l("Move to grid"), coerce=int, validators=[
         InputRequired(_l("Choose a grid."))])
 
 
-class CloseForm(FlaskForm):
+class CloseForm(TextForm):
     """Close a record with a reason and a date that has passed."""
 
     reason = SelectField(_l("Why"), validators=[InputRequired(_l("Choose a reason."))])
@@ -101,7 +100,7 @@ class CloseForm(FlaskForm):
             raise ValidationError(_l("The date cannot be in the future."))
 
 
-class ContactForm(Form):
+class ContactForm(TextSubForm):
     """One emergency contact; a blank row is ignored."""
 
     name = StringField(_l("Name"), validators=[Length(max=40)])
@@ -117,7 +116,7 @@ class ContactForm(Form):
             raise ValidationError(_l("Enter the contact's phone."))
 
 
-class ElderForm(FlaskForm):
+class ElderForm(TextForm):
     """Every field of an elder's record."""
 
     name = StringField(_l("Name"), validators=[
@@ -126,7 +125,7 @@ class ElderForm(FlaskForm):
         {"男": _l("Male"), "女": _l("Female")}), validators=[
         InputRequired(_l("Choose the gender."))])
     birth_year = StringField(_l("Year of birth"), validators=[
-        InputRequired(_l("Enter the year of birth."))])
+        DataRequired(_l("Enter the year of birth."))])
     phone = StringField(_l("Phone"), validators=[_phone])
     contacts = FieldList(FormField(ContactForm), min_entries=CONTACT_ROWS,
                          max_entries=CONTACT_ROWS)
@@ -159,11 +158,11 @@ class ElderForm(FlaskForm):
 
     def values(self) -> dict:
         """The fields as the elder service takes them (blank contact rows left out)."""
-        contacts = [{"name": row.form.name.data.strip(),
+        contacts = [{"name": fields.name(row.form.name.data),
                      "relation": (row.form.relation.data or "").strip(),
                      "phone": fields.phone(row.form.phone.data)}
                     for row in self.contacts if (row.form.name.data or "").strip()]
-        return {"name": self.name.data.strip(), "gender": self.gender.data,
+        return {"name": fields.name(self.name.data), "gender": self.gender.data,
                 "birth_year": _birth_year(self.birth_year.data),
                 "phone": fields.phone(self.phone.data),
                 "emergency_contacts": contacts,
@@ -173,8 +172,8 @@ class ElderForm(FlaskForm):
                 "tags": fields.tags(self.tags.data)}
 
 
-class MoveElderForm(FlaskForm):
+class MoveElderForm(TextForm):
     """Move an elder to another household, found by its household number."""
 
     number = StringField(_l("Household number of the new home"), validators=[
-        InputRequired(_l("Enter the household number."))])
+        DataRequired(_l("Enter the household number."))])

@@ -3,14 +3,14 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import case
 from wtforms import RadioField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from carevisits import labels
 from carevisits.access import staff_required
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.models import (
     OPEN_REQUEST_STATUSES,
     Elder,
@@ -26,7 +26,7 @@ from carevisits.services.scope import can_see_household
 bp = Blueprint("requests", __name__, url_prefix="/requests")
 
 
-class RaiseForm(FlaskForm):
+class RaiseForm(TextForm):
     """A request raised on the elder page."""
 
     kind = SelectField(_l("Kind"), choices=labels.as_choices({k: k for k in requests.KINDS}))
@@ -34,7 +34,7 @@ class RaiseForm(FlaskForm):
                                choices=labels.as_choices(labels.REQUEST_CLASSES),
                                default=RequestClass.SMALL.value)
     description = TextAreaField(_l("What is needed"), validators=[
-        InputRequired(_l("Describe what is needed.")),
+        DataRequired(_l("Describe what is needed.")),
         Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
 
     def raise_for(self, elder: Elder, source: RequestSource) -> ServiceRequest | None:
@@ -60,14 +60,14 @@ class RaiseForm(FlaskForm):
         return None
 
 
-class StatusForm(FlaskForm):
+class StatusForm(TextForm):
     """Move a request on, with a note."""
 
     status = SelectField(_l("New status"), choices=labels.as_choices(labels.REQUEST_STATUSES))
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
 
 
-class ClassForm(FlaskForm):
+class ClassForm(TextForm):
     """The office classes a request by the 7123 rule."""
 
     request_class = SelectField(_l("How big (7123 rule)"),

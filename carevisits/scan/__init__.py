@@ -40,6 +40,8 @@ def door(token: str):
     if (code is None or current_user.role not in VISITORS
             or not can_see_household(current_user, code.household)):
         return render_template("scan/unavailable.html")
+    if code.household.closed_at is not None:
+        return _closed(code.household)
     if code.revoked_at is not None:
         return render_template("scan/replaced.html", household=code.household)
     return _check_in(code.household, VisitMethod.SCANNED, door_code=code)
@@ -53,6 +55,8 @@ def by_number(number: str):
     household = _household_in_scope(form)
     if household is None:
         return render_template("scan/number.html", form=form), 404
+    if household.closed_at is not None:
+        return _closed(household)
     return _check_in(household, VisitMethod.MANUAL)
 
 
@@ -93,6 +97,12 @@ def _household_in_scope(form: NumberForm) -> Household | None:
                                      "Check the number on the card."))]
         return None
     return household
+
+
+def _closed(household: Household):
+    """A closed household takes no visit: say so, record nothing (a form sent anyway: 409)."""
+    return (render_template("scan/closed.html", household=household),
+            409 if request.method == "POST" else 200)
 
 
 def _check_in(household: Household, method: VisitMethod, door_code=None):

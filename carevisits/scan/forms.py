@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
     Field,
@@ -24,6 +23,7 @@ from wtforms.validators import (
 )
 
 from carevisits import labels
+from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
 from carevisits.models import MET_OUTCOMES, RequestClass
 from carevisits.models.base import utcnow
@@ -103,7 +103,7 @@ class ServicesField(Field):
         return "、".join(self.offered[d.item_id] for d in self.data)
 
 
-class ElderRecordForm(FlaskForm):
+class ElderRecordForm(TextForm):
     """What was seen of one elder; prefixed with the elder's id inside a visit form.
 
     ``elder_name`` names the elder in the messages; ``offered`` (item id → name) are the
@@ -162,7 +162,7 @@ class ElderRecordForm(FlaskForm):
                               or self.mood.errors)
 
 
-class VisitForm(FlaskForm):
+class VisitForm(TextForm):
     """The visit itself: a client-made idempotency key, the phone's clock, and a reason
     (required when ``manual``: the household number was typed in)."""
 
@@ -210,7 +210,7 @@ class VisitForm(FlaskForm):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class NumberForm(FlaskForm):
+class NumberForm(TextForm):
     """The household number typed in when a card will not scan (sent with GET)."""
 
     number = StringField(_l("Household no."), validators=[
@@ -241,14 +241,14 @@ def read_request(formdata, elder_id: int) -> tuple[checkin.RequestInput | None, 
     return checkin.RequestInput(kind, description, request_class), []
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(TextForm):
     """Correcting a visit: the records come as ElderRecordForms; a word on what was wrong."""
 
     reason = StringField(_l("What was wrong (optional)"), validators=[
         Length(max=REASON_MAX, message=_l("At most %(max)d characters.", max=REASON_MAX))])
 
 
-class VoidForm(FlaskForm):
+class VoidForm(TextForm):
     """Voiding a visit needs a reason; the visit stays in histories, struck through."""
 
     reason = StringField(_l("Why is this visit void?"), filters=[lambda v: (v or "").strip()],

@@ -113,8 +113,10 @@ def resolve(alert: Alert, *, actor: User | None, note: str, visit: Visit | None 
 
 def reopen(alert: Alert, actor: User | None, note: str) -> bool:
     """Open a resolved alert again (its cause came back); False if another of its kind is
-    already open for the elder. The old resolution stays in the alert's history."""
-    if alert.status != AlertStatus.RESOLVED or unresolved(alert.elder_id, alert.kind):
+    already open for the elder, or the elder's record is closed. The old resolution stays
+    in the alert's history."""
+    if (alert.status != AlertStatus.RESOLVED or not alert.elder.active
+            or unresolved(alert.elder_id, alert.kind)):
         return False
     alert.status, alert.resolved_at, alert.resolution = AlertStatus.OPEN, None, ""
     alert.resolved_by, alert.resolved_by_visit_id = None, None

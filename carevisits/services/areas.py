@@ -9,9 +9,20 @@ from carevisits.extensions import db
 from carevisits.models import Community, Grid, GridAssignment, Role, Street, User
 from carevisits.services import audit
 
+# A cover is for a leave or a sickness: planned up to a year ahead, entered up to a month
+# late, and at most a year long.
+COVER_DAYS_BACK = 30
+COVER_DAYS_AHEAD = 366
+COVER_MAX_DAYS = 366
+
 
 class AreaError(ValueError):
-    """A change of the area tree or of an assignment that cannot be made (message for users)."""
+    """A change of the area tree or of an assignment that cannot be made (message for users);
+    ``field`` names the form field it belongs to."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def _taken(model, *where) -> bool:
@@ -81,8 +92,9 @@ def grid_worker(grid_id: int, today: date) -> User | None:
 
 
 def _end(assignment: GridAssignment, today: date) -> None:
-    """End an assignment before today (an assignment that has not begun simply never holds)."""
-    assignment.ends_on = max(assignment.starts_on - timedelta(days=1), today - timedelta(days=1))
+    """End an assignment before today (an assignment that has not begun simply never holds).
+    The day before the later of its first day and today: never before the first date."""
+    assignment.ends_on = max(assignment.starts_on, today) - timedelta(days=1)
 
 
 def assign_worker(grid: Grid, user: User, *, today: date, actor: User | None) -> GridAssignment:
@@ -108,9 +120,16 @@ def add_cover(grid: Grid, user: User, *, starts_on: date, ends_on: date, today: 
     if user.role != Role.GRID_WORKER or not user.active:
         raise AreaError(_l("Only an active grid worker can cover a grid."))
     if ends_on < starts_on:
-        raise AreaError(_l("The last day comes before the first day."))
+        raise AreaError(_l("The last day comes before the first day."), "ends_on")
     if ends_on < today:
-        raise AreaError(_l("The cover would be over already."))
+        raise AreaError(_l("The cover would be over already."), "ends_on")
+    if (today - starts_on).days > COVER_DAYS_BACK:
+        raise AreaError(_l("The first day can be at most %(n)d days ago.", n=COVER_DAYS_BACK),
+                        "starts_on")
+    if (starts_on - today).days > COVER_DAYS_AHEAD:
+        raise AreaError(_l("The first day can be at most a year ahead."), "starts_on")
+    if (ends_on - starts_on).days + 1 > COVER_MAX_DAYS:
+        raise AreaError(_l("A cover lasts at most %(n)d days.", n=COVER_MAX_DAYS), "ends_on")
     cover = GridAssignment(grid=grid, user=user, starts_on=starts_on, ends_on=ends_on,
                            cover=True, created_by_id=actor.id)
     db.session.add(cover)
@@ -121,7 +140,10 @@ def add_cover(grid: Grid, user: User, *, starts_on: date, ends_on: date, today: 
 
 
 def end_assignment(assignment: GridAssignment, *, today: date, actor: User) -> None:
-    """End an assignment now: the worker loses the grid on their next request."""
+    """End an assignment now: the worker loses the grid on their next request. Only one in
+    force or still to come; one that has ended already is history and stays as it is."""
+    if not assignment.still_on(today):
+        raise AreaError(_l("This assignment has ended already: nothing was changed."))
     _end(assignment, today)
     audit.record(actor, "grid.unassign", "grid", assignment.grid_id,
                  user_id=assignment.user_id, ends_on=str(assignment.ends_on))

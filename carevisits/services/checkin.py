@@ -196,11 +196,16 @@ def _checked_elders(visitor: User, household: Household, records: list[ElderReco
     and to hold one valid record for each of them; CheckInError otherwise."""
     if not can_see_household(visitor, household):
         raise CheckInError(_l("This household is not in your area."))
+    if household.closed_at is not None:
+        raise CheckInError(_l("This household is closed: no visit is recorded here."))
+    elders = {e.id: e for e in household.elders if e.active}
+    if not elders:
+        raise CheckInError(_l("Nobody living here is on the register: there is no visit "
+                              "to record."))
     if method == VisitMethod.MANUAL and not manual_reason.strip():
         raise CheckInError(_l("Say why the card was not scanned."))
     if len(manual_reason) > REASON_MAX:
         raise CheckInError(_l("The reason is limited to %(n)d characters.", n=REASON_MAX))
-    elders = {e.id: e for e in household.elders if e.active}
     given = {r.elder_id for r in records}
     if given != set(elders) or len(given) != len(records):
         raise CheckInError(_l("Record an outcome for every elder of this household."))

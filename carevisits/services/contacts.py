@@ -100,10 +100,11 @@ def recount(elder_ids: list[int] | Select) -> None:
 
 
 def recount_and_refresh(elders: list[Elder]) -> None:
-    """Recount the elders' last contacts, then move their schedules to follow."""
+    """Recount the elders' last contacts, then move their schedules to follow (a closed
+    elder has no schedule to move: it is set again when the record is reopened)."""
     db.session.flush()
     recount([e.id for e in elders])
-    schedule.refresh(elders)
+    schedule.refresh([e for e in elders if e.active])
 
 
 def record_phone_call(*, caller: User, elder: Elder, outcome: Outcome, notes: str,

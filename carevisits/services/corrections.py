@@ -175,9 +175,11 @@ def _alerts_follow(visit: Visit, rec: VisitRecord, actor: User, old_outcome: Out
     A meeting that no longer counts reopens the overdue and no-answer alerts it had resolved
     (when the elder is not seen since); alerts the visit raised stay open with a note for a
     person to close; a record corrected to met resolves them as a visit would; corrected
-    readings that are abnormal raise an alert."""
+    readings that are abnormal raise an alert. A closed elder's alerts are left alone."""
     counts = visit.voided_at is None and rec.outcome in MET_OUTCOMES
     now, elder = utcnow(), rec.elder
+    if not elder.active:
+        return  # a closed record's alerts were settled when it was closed
     for alert in db.session.scalars(select(Alert).where(Alert.elder_id == elder.id,
                                                         Alert.resolved_by_visit_id == visit.id)):
         if alert.kind in (AlertKind.OVERDUE, AlertKind.NO_ANSWER) and not counts:

@@ -96,15 +96,15 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
     names = _name_pool(rng)
     elders_by_grid: dict[int, list[Household]] = {}
     n_elders = 0
+    taken: set[tuple[str, str, str, str]] = set()  # one household per address in the street
     for grid, roads in grids:
         compounds = [f"{road}{rng.randint(1, 60)}号院" for road in roads]
         households = []
         for i in range(HOUSEHOLDS_PER_GRID):
-            hh = Household(
-                grid=grid, number=new_household_number(), address=compounds[i % 2],
-                building=str(i // 10 + 1), unit=str(rng.randint(1, 3)),
-                room=f"{rng.randint(1, 6)}0{rng.randint(1, 4)}",
-            )
+            address = _free_address(taken, compounds[i % 2], str(i // 10 + 1),
+                                    str(rng.randint(1, 3)), rng.randint(1, 6), rng.randint(1, 4))
+            hh = Household(grid=grid, number=new_household_number(), address=address[0],
+                           building=address[1], unit=address[2], room=address[3])
             db.session.add(hh)
             couple = rng.random() < 0.13
             for k in range(2 if couple else 1):
@@ -124,6 +124,20 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
     _family(workers, elders_by_grid)
     return {"households": len(grids) * HOUSEHOLDS_PER_GRID, "elders": n_elders,
             "visits": n_visits}
+
+
+def _free_address(taken: set, address: str, building: str, unit: str, floor: int,
+                  door: int) -> tuple[str, str, str, str]:
+    """The address drawn, or the next free door up the same stairwell when a household of
+    the street lives there already (two grids of a community share its roads); drawing
+    nothing more keeps the rest of the demo as the seed makes it."""
+    for step in range(6 * 4 * 10):
+        f, d = divmod((floor - 1) * 4 + door - 1 + step, 4)
+        key = (address, building, unit, f"{f % 30 + 1}0{d + 1}")
+        if key not in taken:
+            taken.add(key)
+            return key
+    raise AssertionError("no free address in the demo stairwell")
 
 
 def _accounts(street: Street, grids: list[Grid]) -> dict[int, User]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from carevisits.extensions import db
 from carevisits.models import ClosedReason, Community, Elder, Grid, Household, User
 from carevisits.models.base import utcnow
-from carevisits.services import audit, doorcodes
+from carevisits.services import audit, doorcodes, register_fields
 from carevisits.services import elders as elder_service
 
 ADDRESS_FIELDS = ("address", "building", "unit", "room")
@@ -50,7 +50,8 @@ def _check_address(street_id: int, values: dict, exclude_id: int | None = None) 
 
 
 def _clean(values: dict) -> dict:
-    return {f: (values.get(f) or "").strip() for f in ADDRESS_FIELDS}
+    """The address as kept, the same as the import keeps it (register_fields.address_parts)."""
+    return register_fields.address_parts(values)
 
 
 def create_household(grid: Grid, *, actor: User | None, **address) -> Household:

@@ -94,6 +94,42 @@ def plain(text: str | None) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+def clean(text: str | None, *, lines: bool = True, fold: bool = True) -> str:
+    """Text as typed in a form or read from a cell, as it is kept: full-width forms folded
+    (NFKC), control and format characters dropped (NUL, bell, zero-width space, direction
+    marks; line breaks only when ``lines``), spaces around stripped. A text that is blank
+    once cleaned is no text: the forms and the import treat it as missing. ``fold=False``
+    keeps the full-width punctuation of prose typed in a form (notes, messages:
+    糖尿病，按时服药)."""
+    value = plain(text) if fold else (text or "")
+    if not value.isprintable():  # the usual text is: it has no character to drop
+        keep = "\n" if lines else ""
+        value = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") or ch in keep
+                        else " " if ch == "\n" else "" for ch in value)
+    return value.strip()
+
+
+ADDRESS_SUFFIXES = {"building": ("号楼", "栋", "幢", "座"), "unit": ("单元",),
+                    "room": ("室", "房", "号")}
+
+
+def address_parts(values: dict) -> dict:
+    """Address, building, unit and room as kept (the form's boxes and the import's columns
+    agree): cleaned, and the 号楼 / 单元 / 室 the address shows after them (format_address)
+    dropped when typed into their box — "２号楼" is building "2"."""
+    parts = {}
+    for key in ("address", "building", "unit", "room"):
+        value = clean(values.get(key), lines=False)
+        if key != "address":
+            value = re.sub(r"\s+", "", value)
+        for suffix in ADDRESS_SUFFIXES.get(key, ()):
+            if value.endswith(suffix) and len(value) > len(suffix):
+                value = value[:-len(suffix)]
+                break
+        parts[key] = value
+    return parts
+
+
 def name(text: str) -> str:
     """A person's name without the spaces typed to line names up."""
     value = re.sub(r"\s+", "", plain(text))

@@ -10,6 +10,7 @@ from typing import NamedTuple, Protocol
 
 from flask_babel import lazy_gettext as _l
 
+from carevisits.models.household import format_address
 from carevisits.services.register_rows import (
     ELDER_FIELDS,
     HOUSEHOLD_FIELDS,
@@ -87,13 +88,18 @@ class Planner:
         if seen is not None and (seen.grid_id, seen.key) != (household["grid_id"], key):
             return check.error("grid", _l("Row %(line)s gives this household another grid or "
                                           "address", line=seen.line))
+        if household["id"] is not None and address_key(
+                self.register.households_by_id[ref]) == key:
+            return ref  # matched by its own number at its own address: no clash to look for
         owner = self.addresses.get(key, ref)
         if owner != ref:
-            return check.error("address", _l("Row %(line)s gives this address to another "
-                                             "household", line=self.households[owner].line))
+            return check.error("address", _l("Row %(line)s gives %(address)s to another "
+                                             "household", line=self.households[owner].line,
+                                             address=format_address(*key)))
         stored = self.register.by_address.get(key)
-        if stored is not None and household["id"] is not None and stored["id"] != ref:
-            return check.error("address", _l("This address is household %(number)s's",
+        if stored is not None and stored["id"] != ref:
+            return check.error("address", _l("%(address)s is household %(number)s's",
+                                             address=format_address(*key),
                                              number=stored["number"]))
         return owner  # the first row's key: later rows keep no copy of it
 

@@ -52,6 +52,7 @@ class Register:
             self.grid_community[grid_id] = community_id
         self.by_number: dict[str, dict] = {}
         self.by_address: dict[tuple, dict] = {}
+        self.shared: set[tuple] = set()  # addresses of more than one open household
         for row in db.session.execute(
                 select(Household.id, Household.number, Household.closed_at,
                        *(getattr(Household, f) for f in HOUSEHOLD_FIELDS))
@@ -59,7 +60,10 @@ class Register:
             household = dict(row)
             self.by_number[household["number"]] = household
             if household["closed_at"] is None:
-                self.by_address[address_key(household)] = household
+                key = address_key(household)
+                if key in self.by_address:
+                    self.shared.add(key)  # an old register may have two at one address
+                self.by_address.setdefault(key, household)
         self.elders: dict[int, list[dict]] = defaultdict(list)
         self.active: dict[tuple[str, int], list[dict]] = defaultdict(list)
         for row in db.session.execute(
@@ -134,7 +138,12 @@ class RowCheck:
         if grid_id is None or place is None:
             return None
         if existing is None:
-            existing = self.register.by_address.get(address_key(place))
+            key = address_key(place)
+            if key in self.register.shared:
+                return self.error("number", _l("Several households live at %(address)s: fill "
+                                               "in the household number",
+                                               address=format_address(*key)))
+            existing = self.register.by_address.get(key)
         if existing is not None and not self.register.in_area(
                 self.register.grid_community[existing["grid_id"]]):
             return self.error("address", _l("This household belongs to a community outside "
@@ -178,11 +187,12 @@ class RowCheck:
         if not building or not room:
             return self.error("building" if not building else "room",
                               _l("Building and room are needed"))
-        for key, value, limit in (("address", address, 120), ("building", building, 20),
-                                  ("unit", unit, 20), ("room", room, 20)):
-            if len(value) > limit:
+        parts = fields.address_parts(
+            {"address": address, "building": building, "unit": unit, "room": room})
+        for key, limit in (("address", 120), ("building", 20), ("unit", 20), ("room", 20)):
+            if len(parts[key]) > limit:
                 return self.error(key, _l("Too long"))
-        return {"address": address, "building": building, "unit": unit, "room": room}
+        return parts
 
     def elder(self) -> dict:
         """The elder's values from the row; KEEP for blank cells."""

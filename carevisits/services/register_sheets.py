@@ -5,7 +5,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,8 +71,8 @@ class Sheet:
 
 
 def clean(value) -> str:
-    """A cell as text: full-width forms folded (NFKC), control characters dropped, a date as
-    ISO, 1942.0 as 1942, our formula-guard apostrophe removed."""
+    """A cell as text: control characters dropped, a date as ISO, 1942.0 as 1942, our
+    formula-guard apostrophe removed. Full-width forms are folded per column (row_values)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -82,14 +81,15 @@ def clean(value) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = unicodedata.normalize("NFKC", str(value))
-    if not text.isprintable():  # the usual cell is: it has no control character to drop
-        text = "".join(ch for ch in text
-                       if ch in "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
-    text = text.strip()
+    text = register_fields.clean(str(value), fold=False)
     if text.startswith("'") and text[1:2] and text[1] in "".join(FORMULA_STARTS):
         text = text[1:]
     return text
+
+
+def _header_word(cell: str) -> str:
+    """A header cell as the synonyms are written: folded, without the spaces (姓　名 → 姓名)."""
+    return re.sub(r"\s+", "", register_fields.plain(cell))
 
 
 def open_sheet(data: bytes, filename: str) -> Sheet:
@@ -102,18 +102,21 @@ def open_sheet(data: bytes, filename: str) -> Sheet:
     else:
         raise SheetError(_l("Upload an XLSX or CSV file (old .xls files: save as .xlsx)."))
     for line, cells in rows:
-        columns = {i: _BY_HEADER[c] for i, c in enumerate(cells) if c in _BY_HEADER}
+        columns = {i: _BY_HEADER[key] for i, c in enumerate(cells)
+                   if (key := _header_word(c)) in _BY_HEADER}
         if "name" in columns.values():
-            unknown = [c for i, c in enumerate(cells) if c and i not in columns]
-            return Sheet(header=cells, columns=_first_of_each(columns), unknown=unknown,
-                         rows=rows)
+            kept = _first_of_each(columns)
+            unknown = [c if i not in columns else str(_l("%(header)s (again: ignored)", header=c))
+                       for i, c in enumerate(cells) if c and i not in kept]
+            return Sheet(header=cells, columns=kept, unknown=unknown, rows=rows)
         if line >= HEADER_SEARCH_ROWS:
             break
     raise SheetError(_l("No header row with a name column (姓名) in the first rows."))
 
 
 def _first_of_each(columns: dict[int, str]) -> dict[int, str]:
-    """Keep the first column of each key (a sheet with 电话 and 手机: the first wins)."""
+    """Keep the first column of each key (a sheet with 电话 and 手机: the first wins; the
+    later ones are listed with the ignored columns)."""
     seen: set[str] = set()
     kept = {}
     for i, key in sorted(columns.items()):
@@ -164,9 +167,16 @@ def _decodes(data: bytes, encoding: str, piece: int = 1 << 16) -> bool:
     return True
 
 
+# Prose, kept as typed like the form keeps it (糖尿病，按时服药): not folded, so that
+# export → import of a note written in the app changes nothing.
+PROSE = frozenset({"health"})
+
+
 def row_values(sheet: Sheet, cells: list[str]) -> dict[str, str]:
-    """The row's cells by column key; columns beyond the row's end are blank."""
-    return {key: cells[i] if i < len(cells) else "" for i, key in sheet.columns.items()}
+    """The row's cells by column key, full-width forms folded (NFKC) but in prose; columns
+    beyond the row's end are blank."""
+    return {key: (cells[i] if key in PROSE else register_fields.plain(cells[i]))
+            if i < len(cells) else "" for i, key in sheet.columns.items()}
 
 
 SPLIT_WORDS = re.compile(

@@ -132,7 +132,7 @@ def scan_overdue_requests(now: datetime, user: User | None = None) -> list[int]:
                .join(Elder, ServiceRequest.elder_id == Elder.id)
                .join(Household, Elder.household_id == Household.id)
                .where(ServiceRequest.status.in_(OPEN_REQUEST_STATUSES),
-                      ServiceRequest.deadline < now))
+                      ServiceRequest.deadline < now, Elder.active))
     if user is not None:
         overdue = overdue.where(household_scope(user))
     return alerts.open_alerts(AlertKind.REQUEST_OVERDUE, overdue, now)

@@ -5,7 +5,6 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -14,6 +13,7 @@ from carevisits import labels
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, phone_field, signup_limit
 from carevisits.extensions import db
+from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
 from carevisits.models import Community, Role, Roster, VolunteerStatus
 from carevisits.models.base import utcnow
@@ -44,7 +44,7 @@ class VolunteerSignUpForm(SignUpForm):
     availability = _availability_field()
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(TextForm):
     """A volunteer's own phone number and availability (and, the first time, community)."""
 
     community = _community_field()
