@@ -4,7 +4,9 @@ their boxes do not make a second household at one address, and export → import
 street is a no-op."""
 
 import io
+import zipfile as zf
 
+from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from carevisits.extensions import db
@@ -201,3 +203,29 @@ def test_headers_spaced_out_with_full_width_spaces_are_found(runner, world, tmp_
     result = runner.invoke(args=["register", "import", str(path), "--street", "一街道"])
     assert result.exit_code == 0, result.output
     assert snapshot() == before
+
+
+def test_a_damaged_file_is_refused_as_unreadable_not_a_crash(runner, world, tmp_path):
+    """A truncated XLSX sheet and a CSV cell of 200,000 characters: exit 2, nothing applied."""
+    workbook = Workbook()
+    workbook.active.append(["姓名", "社区"])
+    for i in range(200):
+        workbook.active.append([f"老人{i}", "甲社区"])
+    whole = io.BytesIO()
+    workbook.save(whole)
+    damaged = io.BytesIO()
+    with zf.ZipFile(whole) as source, zf.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = body[: len(body) // 2]
+            target.writestr(item, body)
+    files = {"damaged.xlsx": damaged.getvalue(),
+             "long.csv": ("姓名,社区\n" + "张" * 200_000 + ",甲社区\n").encode()}
+    before = count(Elder)
+    for name, data in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = runner.invoke(args=["register", "import", str(path), "--street", "一街道"])
+        assert result.exit_code == 2, (name, result.output)
+    assert count(Elder) == before

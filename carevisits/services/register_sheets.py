@@ -138,6 +138,9 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
         try:
             for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 yield line, [clean(v) for v in values]
+        # A damaged sheet shows only when it is read (XML parse errors are SyntaxErrors).
+        except (SyntaxError, zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as err:
+            raise SheetError(_l("This is not an XLSX file Excel can open.")) from err
         finally:
             workbook.close()
     return rows()
@@ -152,7 +155,14 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     if b"\0" in data:  # in both encodings a zero byte is only ever the NUL character
         raise SheetError(_l("This is not a CSV text file."))
     reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=""))
-    return ((line, [clean(v) for v in cells]) for line, cells in enumerate(reader, start=1))
+
+    def rows():
+        try:
+            for line, cells in enumerate(reader, start=1):
+                yield line, [clean(v) for v in cells]
+        except csv.Error as err:  # e.g. a cell longer than any register's (128 K characters)
+            raise SheetError(_l("This CSV file has a broken or far too long cell.")) from err
+    return rows()
 
 
 def _decodes(data: bytes, encoding: str, piece: int = 1 << 16) -> bool:
