@@ -1,9 +1,11 @@
 """The base of the app's forms: every free-text field is cleaned as the register import cleans
-a cell (services/register_fields.clean: full-width forms folded, control and format
-characters such as NUL or a zero-width space dropped, spaces around stripped; prose in a text
-area keeps its full-width punctuation) before it is validated, so a value of spaces or
-invisible characters is a missing value (DataRequired) and none of them reaches the database.
-Passwords and hidden fields are left as sent."""
+a cell (services/register_fields.clean: control and format characters such as NUL or a
+zero-width space dropped, spaces around stripped) before it is validated, so a value of
+spaces or invisible characters is a missing value (DataRequired) and none of them reaches
+the database. Text keeps its full-width punctuation (点错了：老人去女儿家了); the rules of
+fields that have a form of their own (phones, numbers, names, addresses) fold full-width
+digits and letters themselves (register_fields.plain). Passwords and hidden fields are left
+as sent."""
 
 from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField
@@ -12,7 +14,7 @@ from carevisits.services.register_fields import clean
 
 
 def _clean_line(value):
-    return clean(value, lines=False) if isinstance(value, str) else value
+    return clean(value, lines=False, fold=False) if isinstance(value, str) else value
 
 
 def _clean_lines(value):

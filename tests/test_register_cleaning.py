@@ -170,6 +170,10 @@ def test_door_notes_and_reasons_keep_no_control_characters(app):
             form = form_class(meta={"csrf": False})
             lines = form[name].type == "TextAreaField"  # one line: a line break is a space
             assert form[name].data == ("门没锁\n好" if lines else "门没锁 好"), form_class
+    said = "点错了：老人去女儿家了，明天再来"  # Chinese punctuation is text, kept as typed
+    for form_class, name in cases:
+        with app.test_request_context(method="POST", data={name: said}):
+            assert form_class(meta={"csrf": False})[name].data == said, form_class
     for form_class, name in [(ResolveForm, "note"), (VoidForm, "reason"),
                              (RaiseForm, "description")]:
         with app.test_request_context(method="POST", data={name: " \x00\u200b "}):
@@ -229,3 +233,10 @@ def test_a_damaged_file_is_refused_as_unreadable_not_a_crash(runner, world, tmp_
         result = runner.invoke(args=["register", "import", str(path), "--street", "一街道"])
         assert result.exit_code == 2, (name, result.output)
     assert count(Elder) == before
+
+
+def test_a_household_number_typed_in_full_width_digits_is_found(client, world, as_user):
+    as_user(world.worker)
+    wide = "".join(chr(ord(d) + 0xFEE0) for d in world.h1.number)  # １２３…
+    response = client.get(f"/visit?number={wide}")
+    assert response.status_code == 302 and world.h1.number in response.location

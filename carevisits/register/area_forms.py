@@ -5,6 +5,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from carevisits.forms import TextForm
+from carevisits.services.register_fields import plain
 
 # DataRequired, not InputRequired: a name of spaces is no name.
 NAME = [DataRequired(_l("Enter the name.")), Length(max=80)]
@@ -20,7 +21,7 @@ class CommunityForm(TextForm):
     """A community's name and the hotline printed on its cards."""
 
     name = StringField(_l("Community name"), validators=NAME)
-    hotline = StringField(_l("Community hotline"), validators=[
+    hotline = StringField(_l("Community hotline"), filters=[plain], validators=[
         Optional(), Length(max=40),
         Regexp(r"^[0-9 ()+\-]+$", message=_l("Digits, spaces and dashes only."))])
 

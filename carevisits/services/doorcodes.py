@@ -1,6 +1,7 @@
 """Door codes: random tokens on door cards, and short household numbers for typing in."""
 
 import secrets
+import unicodedata
 
 from flask import current_app
 from sqlalchemy import select
@@ -50,8 +51,9 @@ def new_household_number() -> str:
 
 
 def normalise_household_number(typed: str) -> str:
-    """Strip the spaces and dashes people type between digit groups."""
-    return "".join(ch for ch in typed if ch.isdigit())
+    """The digits of a typed number: full-width ones folded, the spaces and dashes people type
+    between digit groups dropped."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", typed) if ch in "0123456789")
 
 
 def live_code(household: Household) -> DoorCode | None:
