@@ -15,6 +15,7 @@ from carevisits.elders import bp as elders_bp
 from carevisits.errors import register_error_handlers
 from carevisits.family import bp as family_bp
 from carevisits.i18n import register_i18n
+from carevisits.paging import register_converters
 from carevisits.printing import bp as printing_bp
 from carevisits.register import bp as register_bp
 from carevisits.requests import bp as requests_bp
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_database(app)
     register_security(app)
     register_i18n(app)
+    register_converters(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cli(app)

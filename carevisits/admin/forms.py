@@ -10,6 +10,7 @@ from carevisits.auth import username_field
 from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.models import Community, Grid, Role, Street
+from carevisits.paging import record_id
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
 from carevisits.services.scope import area_options
 
@@ -23,9 +24,13 @@ def parse_area(value: str) -> Scope:
     """Turn an area choice back into a Scope."""
     kind, _, ident = (value or "").partition(":")
     model = {"s": Street, "c": Community, "g": Grid}.get(kind)
-    if model is None or not ident.isdigit():
+    try:
+        number = record_id(ident)
+    except ValueError:
         return Scope()
-    obj = db.session.get(model, int(ident))
+    if model is None:
+        return Scope()
+    obj = db.session.get(model, number)
     return Scope(**{{"s": "street", "c": "community", "g": "grid"}[kind]: obj})
 
 

@@ -6,9 +6,8 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from carevisits import labels
-from carevisits.forms import TextForm
+from carevisits.forms import TextForm, WholeNumberField
 from carevisits.models import MemberStatus
-from carevisits.scan.forms import WholeNumberField
 from carevisits.services.checkin import VISIT_MINUTES_RANGE
 from carevisits.services.volunteers import CAPACITY_RANGE, RosterInput
 

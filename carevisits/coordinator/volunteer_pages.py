@@ -12,6 +12,7 @@ from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Community, MemberStatus, Roster, RosterMember, VolunteerStatus
 from carevisits.models.base import utcnow
+from carevisits.paging import record_id
 from carevisits.services import roster_times, volunteers
 from carevisits.services.scope import community_scope, managed_communities
 
@@ -55,7 +56,7 @@ def review_volunteer(user_id: int):
 def new_roster():
     """A new roster in one of my communities (chosen first, as it fixes the households)."""
     communities = managed_communities(current_user)
-    chosen = request.args.get("community", type=int)
+    chosen = request.args.get("community", type=record_id)
     community = next((c for c in communities if c.id == chosen), None)
     if community is None and len(communities) == 1:
         community = communities[0]

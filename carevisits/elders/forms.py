@@ -6,7 +6,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -15,7 +14,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from carevisits import labels
-from carevisits.forms import TextForm
+from carevisits.forms import TextForm, WholeNumberField
 from carevisits.services.checkin import NOTES_MAX
 
 
@@ -31,7 +30,7 @@ class PauseForm(TextForm):
 class IntervalForm(TextForm):
     """Days between visits for this elder; empty to follow the care level."""
 
-    days = IntegerField(_l("Visit every … days"), validators=[
+    days = WholeNumberField(_l("Visit every … days"), validators=[
         Optional(), NumberRange(1, 60, _l("Between %(min)d and %(max)d."))])
 
 

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length
 from carevisits import labels
 from carevisits.access import roles_required
 from carevisits.auth import SignUpForm, signup_limit
+from carevisits.auth.throttle import invite_code_limits
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import TextForm
@@ -34,6 +35,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import local_today, utcnow
+from carevisits.paging import paginate
 from carevisits.responses import spreadsheet
 from carevisits.services import audit, charts, exports, family, menus, requests
 from carevisits.services.rounds import elder_history
@@ -102,6 +104,7 @@ def signup():
 
 
 @bp.route("/", methods=["GET", "POST"])
+@invite_code_limits
 @family_required
 def index():
     """My elders, and a box for an invite code."""
@@ -136,8 +139,7 @@ def elder(elder_id: int):
 
 def _elder_page(link, help_form: HelpForm | None = None, status: int = 200):
     elder_id, now = link.elder_id, utcnow()
-    history = db.paginate(elder_history(link.elder), per_page=current_app.config["PAGE_SIZE"],
-                          error_out=False)
+    history = paginate(elder_history(link.elder), current_app.config["PAGE_SIZE"])
     delivered = menus.delivered_at_visits([r.visit_id for r in history.items])
     open_alerts = db.session.scalars(select(Alert).where(
         Alert.elder_id == elder_id, Alert.status != AlertStatus.RESOLVED)).all()

@@ -18,6 +18,7 @@ from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import Grid, Household, JobStatus, PrintJob, Role
 from carevisits.models.base import utcnow
+from carevisits.paging import paginate
 from carevisits.printing.forms import AreaPrintForm, HouseholdPrintForm
 from carevisits.services import audit, printjobs
 from carevisits.services.scope import area_households, area_options, scoped_households
@@ -39,7 +40,7 @@ def index():
         done = _queue(form, households, options[form.area.data].strip())
         if done:
             return done
-    page = db.paginate(printjobs.visible_jobs(current_user), per_page=20, error_out=False)
+    page = paginate(printjobs.visible_jobs(current_user), 20)
     grids = [(value[2:], label.strip()) for value, label in options.items()
              if value.startswith("g:")]
     return render_template("printing/index.html", form=form, jobs=page, grids=grids), (

@@ -11,6 +11,7 @@ from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import ClosedReason, Grid, Household
 from carevisits.models.base import local_today
+from carevisits.paging import record_id
 from carevisits.register.blueprint import bp, coordinator_required
 from carevisits.register.record_forms import CloseForm, GridForm, HouseholdForm, NewHouseholdForm
 from carevisits.services import audit, doorcodes, households
@@ -47,8 +48,8 @@ def new_household():
     """A new household in a grid of my area; it gets its number and door code at once."""
     form = NewHouseholdForm()
     form.grid.choices = labels.as_choices(_my_grids())
-    if not form.is_submitted() and request.args.get("grid", "").isdigit():
-        form.grid.data = int(request.args["grid"])
+    if not form.is_submitted() and (grid := request.args.get("grid", type=record_id)):
+        form.grid.data = grid
     if form.validate_on_submit():
         try:
             household = households.create_household(

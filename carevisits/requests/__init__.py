@@ -20,6 +20,7 @@ from carevisits.models import (
     ServiceRequest,
 )
 from carevisits.models.base import utcnow
+from carevisits.paging import paginate
 from carevisits.services import audit, requests
 from carevisits.services.scope import can_see_household
 
@@ -86,8 +87,7 @@ def index():
         query = query.where(ServiceRequest.status.in_(OPEN_REQUEST_STATUSES))
     overdue_first = case((ServiceRequest.status.in_(OPEN_REQUEST_STATUSES)
                           & (ServiceRequest.deadline < now), 0), else_=1)
-    page = db.paginate(query.order_by(overdue_first, ServiceRequest.deadline),
-                       per_page=50, error_out=False)
+    page = paginate(query.order_by(overdue_first, ServiceRequest.deadline), 50)
     return render_template("requests/index.html", page=page, now=now, args=request.args)
 
 

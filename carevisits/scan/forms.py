@@ -7,7 +7,6 @@ from wtforms import (
     DateTimeLocalField,
     Field,
     HiddenField,
-    IntegerField,
     RadioField,
     StringField,
     TextAreaField,
@@ -23,10 +22,11 @@ from wtforms.validators import (
 )
 
 from carevisits import labels
-from carevisits.forms import TextForm
+from carevisits.forms import TextForm, WholeNumberField
 from carevisits.i18n import local_zone
 from carevisits.models import MET_OUTCOMES, RequestClass
 from carevisits.models.base import utcnow
+from carevisits.paging import record_id
 from carevisits.services import checkin, doorcodes, menus
 from carevisits.services.checkin import (
     DIASTOLIC_RANGE,
@@ -35,24 +35,6 @@ from carevisits.services.checkin import (
     REASON_MAX,
     SYSTOLIC_RANGE,
 )
-
-
-class WholeNumberField(IntegerField):
-    """An integer field that says what is wrong in the user's language."""
-
-    def process_formdata(self, valuelist):
-        if valuelist and valuelist[0].strip():
-            try:
-                self.data = int(valuelist[0].strip())
-            except ValueError:
-                self.data = None
-                raise ValueError(_l("Enter a whole number.")) from None
-        else:
-            self.data = None
-
-    def raw_data_is_text(self) -> bool:
-        """Whether something that is not a number was typed (reported by the field itself)."""
-        return bool(self.raw_data and self.raw_data[0].strip()) and self.data is None
 
 
 def _range(bounds: tuple[int, int], what):
@@ -72,6 +54,7 @@ class ServicesField(Field):
 
     def process(self, formdata, data=None, extra_filters=None):
         super().process(formdata, extra_filters=extra_filters)
+        self.raw_data = self.raw_data or []  # a form sent empty has no formdata at all
         if formdata is not None:
             stem = self.name[:-len(self.short_name)]
             self.quantities = {raw: formdata.get(f"{stem}qty-{raw}") or "1"
@@ -81,11 +64,15 @@ class ServicesField(Field):
         self.data = []  # read in pre_validate, where every problem can be reported
 
     def pre_validate(self, form):
-        for raw in self.raw_data or []:
-            if not (raw.isascii() and raw.isdigit()) or int(raw) not in self.offered:
+        for raw in self.raw_data:
+            try:
+                item_id = record_id(raw)
+            except ValueError:
+                item_id = None
+            if item_id not in self.offered:
                 self.errors.append(str(_l("Unknown service.")))
                 continue
-            name = self.offered[int(raw)]
+            name = self.offered[item_id]
             try:
                 amount = float(self.quantities[raw].strip())
             except ValueError:
@@ -96,7 +83,7 @@ class ServicesField(Field):
                     "The quantity of %(name)s must be more than 0 and at most %(max)d.",
                     name=name, max=menus.QUANTITY_MAX)))
                 continue
-            self.data.append(menus.DeliveryInput(int(raw), amount))
+            self.data.append(menus.DeliveryInput(item_id, amount))
 
     def names(self) -> str:
         """The ticked services' names, for a message."""
@@ -124,7 +111,10 @@ class ElderRecordForm(TextForm):
     diastolic = WholeNumberField(_l("Blood pressure, lower"),
                                  validators=[Optional(), _range(DIASTOLIC_RANGE, _l("Lower"))])
     pulse = WholeNumberField(_l("Pulse"), validators=[Optional(), _range(PULSE_RANGE, _l("Pulse"))])
-    mood = RadioField(_l("Mood"), choices=labels.as_choices(labels.MOODS), validators=[Optional()])
+    # Nothing chosen is no mood; anything else must be one of the buttons (spaces too).
+    mood = RadioField(_l("Mood"), choices=labels.as_choices(labels.MOODS),
+                      validators=[Optional(strip_whitespace=False)],
+                      invalid_choice_message=_l("Choose the mood from the list."))
     notes = TextAreaField(_l("Notes"), validators=[
         Length(max=NOTES_MAX, message=_l("At most %(max)d characters.", max=NOTES_MAX))])
     svc = ServicesField(_l("Services delivered"))
@@ -139,7 +129,7 @@ class ElderRecordForm(TextForm):
         upper, lower = self.systolic.data, field.data
         if upper is None and not self.systolic.raw_data_is_text():
             raise ValidationError(_l("Enter both blood pressure numbers, or neither."))
-        if upper is not None and upper <= lower:
+        if upper is not None and lower is not None and upper <= lower:
             raise ValidationError(_l("The upper blood pressure must be above the lower."))
 
     def validate(self, extra_validators=None) -> bool:
@@ -202,12 +192,13 @@ class VisitForm(TextForm):
             raise ValidationError(problem)
 
     def client_datetime(self) -> datetime | None:
-        """The phone's clock at submit time, if it sent a readable one."""
+        """The phone's clock at submit time, if it sent a readable and plausible one."""
         try:
             value = datetime.fromisoformat(self.client_time.data or "")
         except ValueError:
             return None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return checkin.plausible_client_time(value if value.tzinfo else value.replace(tzinfo=UTC),
+                                             utcnow())
 
 
 class NumberForm(TextForm):

@@ -42,6 +42,10 @@ REASON_MAX = 200
 # phone clock can be wrong: its time is believed only inside this window.
 CLIENT_TIME_WINDOW = timedelta(hours=48)
 CLIENT_CLOCK_SKEW = timedelta(minutes=5)
+# The phone's clock is kept with the visit (for questions later) only when it lies within
+# this much of the server's: a clock set to year 1 or 9999 is no information, and could not
+# be stored in every zone.
+CLIENT_CLOCK_PLAUSIBLE = timedelta(days=366)
 # A visit recorded afterwards ("visited earlier": the phone was dead) may say when it was,
 # up to this far back.
 LATE_ENTRY_WINDOW = timedelta(hours=48)
@@ -98,6 +102,12 @@ def check_record(rec: ElderRecordInput) -> None:
         raise CheckInError(_l("Notes are limited to %(n)d characters.", n=NOTES_MAX))
     if rec.outcome not in MET_OUTCOMES and (rec.systolic or rec.pulse or rec.mood):
         raise CheckInError(_l("Readings can only be recorded for an elder who was met."))
+
+
+def plausible_client_time(client_time: datetime, server_time: datetime) -> datetime | None:
+    """The phone's clock as kept with a visit (aware), or None when it is further than
+    CLIENT_CLOCK_PLAUSIBLE from the server's."""
+    return client_time if abs(client_time - server_time) <= CLIENT_CLOCK_PLAUSIBLE else None
 
 
 def contact_time(server_time: datetime, client_time: datetime | None) -> datetime:

@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select, case, func, select
 
 from carevisits.extensions import db
@@ -65,10 +66,13 @@ class Month:
 
 
 def neutralise(value):
-    """Make a cell that a spreadsheet would run as a formula plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """A cell as a spreadsheet shows it as typed: control characters dropped (the forms and
+    the import keep none, but a row stored before they were cleaned may hold one, and XLSX
+    cannot), then one that a spreadsheet would run as a formula made plain text."""
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _local(at: datetime, zone: ZoneInfo) -> str:

@@ -96,15 +96,15 @@ def plain(text: str | None) -> str:
 
 def clean(text: str | None, *, lines: bool = True, fold: bool = True) -> str:
     """Text as typed in a form or read from a cell, as it is kept: full-width forms folded
-    (NFKC), control and format characters dropped (NUL, bell, zero-width space, direction
-    marks; line breaks only when ``lines``), spaces around stripped. A text that is blank
-    once cleaned is no text: the forms and the import treat it as missing. ``fold=False``
-    keeps the full-width punctuation of prose typed in a form (notes, messages:
-    糖尿病，按时服药)."""
+    (NFKC), control and format characters and lone surrogates dropped (NUL, bell, zero-width
+    space, direction marks; line breaks only when ``lines``), spaces around stripped. A text
+    that is blank once cleaned is no text: the forms and the import treat it as missing.
+    ``fold=False`` keeps the full-width punctuation of prose typed in a form (notes,
+    messages: 糖尿病，按时服药)."""
     value = plain(text) if fold else (text or "")
     if not value.isprintable():  # the usual text is: it has no character to drop
         keep = "\n" if lines else ""
-        value = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf") or ch in keep
+        value = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Cs") or ch in keep
                         else " " if ch == "\n" else "" for ch in value)
     return value.strip()
 
@@ -159,9 +159,9 @@ def birth_year(text: str, today: date, *, is_age: bool = False) -> int:
         year = int(match[1])
     elif re.fullmatch(r"\d{8}", compact):
         year = int(compact[:4])
-    elif compact.isdigit() and (is_age or int(compact) < 150):
+    elif re.fullmatch(r"[0-9]{1,3}", compact) and (is_age or int(compact) < 150):
         year = today.year - int(compact)
-    elif compact.isdigit() and len(compact) == 4:
+    elif re.fullmatch(r"[0-9]{4}", compact):
         year = int(compact)
     else:
         raise FieldError(_l("Birth year not understood"))
