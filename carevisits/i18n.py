@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import get_locale
 
 from carevisits import labels
@@ -10,7 +10,7 @@ from carevisits.config import PROJECT_ROOT
 from carevisits.extensions import babel
 from carevisits.models.base import local_date
 
-__all__ = ["local_date", "local_zone", "register_i18n", "select_locale"]
+__all__ = ["local_date", "local_zone", "register_i18n", "remember_language", "select_locale"]
 
 LOCALES = {"zh_Hans_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_Hans_CN"
@@ -23,6 +23,12 @@ def select_locale() -> str:
         return DEFAULT_LOCALE
     chosen = request.cookies.get(LANG_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def remember_language(response: Response, code: str) -> None:
+    """Keep the chosen language in a cookie for a year (Secure whenever sessions are)."""
+    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                        httponly=True, secure=current_app.config["SESSION_COOKIE_SECURE"])
 
 
 def local_zone() -> ZoneInfo:

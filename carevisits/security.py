@@ -1,9 +1,13 @@
 """Sign-in sessions, CSRF, throttling and the response headers every page gets."""
 
-from flask import Flask, request
+from flask import Flask, current_app, g, has_request_context, render_template, request, session
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user, user_logged_in
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from carevisits.auth.throttle import register_throttle
+from carevisits.errors import MESSAGES
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
 from carevisits.services import notify
@@ -18,16 +22,24 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+# Sent only when cookies are Secure (the site is served over HTTPS): a year, this host only.
+HSTS = "max-age=31536000"
 
 
 def register_security(app: Flask) -> None:
-    """Attach Flask-Login, CSRF protection, the rate limiter and security headers."""
+    """Attach Flask-Login, CSRF protection, the rate limiter and security headers; trust the
+    configured proxies' X-Forwarded-For and X-Forwarded-Proto (nothing else)."""
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in first.")
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    register_throttle(app)
+    app.register_error_handler(RateLimitExceeded, _too_many)
+    user_logged_in.connect(_rotate_csrf_token, app)
     app.after_request(_security_headers)
     app.context_processor(_alert_badge)
 
@@ -51,9 +63,26 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
+def _rotate_csrf_token(sender: Flask, **_) -> None:
+    """A new CSRF token at every sign-in, so a token planted or seen before it is useless."""
+    if has_request_context():
+        name = sender.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        session.pop(name, None)
+        g.pop(name, None)
+
+
+def _too_many(error: RateLimitExceeded):
+    """The page a limit made for itself (the sign-in form), else the plain 429 page."""
+    if error.response is not None:
+        return error.response
+    return render_template("errors/error.html", code=429, message=MESSAGES[429]), 429
+
+
 def _security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -71,10 +71,10 @@ def test_role_change_ends_sessions(app, client, world):
 def test_repeated_bad_passwords_are_throttled(client, world):
     for _ in range(5):
         assert login(client, world.worker, password="nope-nope-nope").status_code == 200
-    response = login(client, world.worker)  # even the right password waits now
+    response = login(client, world.worker)  # a new browser waits, even with the password
     assert response.status_code == 429
-    assert "尝试次数过多" in response.get_data(as_text=True)
-    # Other accounts are not locked out by one account's attempts.
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    # Other accounts are not locked out by one account's attempts (more in test_limits.py).
     assert login(client, world.other_worker).status_code == 302
 
 

@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from carevisits.access import admin_required
 from carevisits.admin.forms import UserForm, area_choices, area_value, parse_area
+from carevisits.auth import throttle
 from carevisits.extensions import db
 from carevisits.models import Role, User
-from carevisits.services import accounts
+from carevisits.paging import paginate
+from carevisits.services import accounts, audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -18,8 +20,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @admin_required
 def users():
     """All accounts with role, area and status."""
-    page = db.paginate(select(User).order_by(User.role, User.username),
-                       per_page=current_app.config["PAGE_SIZE"] * 5, error_out=False)
+    page = paginate(select(User).order_by(User.role, User.username),
+                    current_app.config["PAGE_SIZE"] * 5)
     return render_template("admin/users.html", page=page)
 
 
@@ -63,6 +65,20 @@ def edit_user(user_id: int):
         if done:
             return done
     return _form_page(form, user)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@admin_required
+def unlock_user(user_id: int):
+    """Forget the account's failed sign-ins, so that it can sign in from any browser again
+    (the owner's way in when guessing has locked new browsers out: auth/throttle.py)."""
+    user = db.session.get(User, user_id) or abort(404)
+    throttle.unlock(user.username)
+    audit.record(current_user, "user.unlock", "user", user.id)
+    db.session.commit()
+    flash(_l("Failed sign-ins of %(username)s are forgotten: the account can sign in from "
+             "any browser again.", username=user.username), "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
 def _submit(form, problems, save, message):

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -17,9 +18,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp
 
+from carevisits.auth import throttle
 from carevisits.extensions import db, limiter
 from carevisits.forms import TextForm
-from carevisits.i18n import LANG_COOKIE, LOCALES
+from carevisits.i18n import LOCALES, remember_language
 from carevisits.models import Role
 from carevisits.services import accounts, audit
 
@@ -70,15 +72,6 @@ class SignUpForm(TextForm):
 signup_limit = limiter.limit(lambda: current_app.config["SIGNUPS_PER_ADDRESS"], methods=["POST"])
 
 
-def _login_failed(response) -> bool:
-    # Only failed attempts count toward the limits; a success redirects.
-    return response.status_code != 302
-
-
-def _username_key() -> str:
-    return "login:" + request.form.get("username", "").strip().lower()
-
-
 def safe_next(path: str | None) -> str | None:
     """Accept only a local path as the place to go after sign-in."""
     if not path or not path.startswith("/") or path.startswith("//"):
@@ -100,11 +93,23 @@ def home_for(user) -> str:
     return url_for("volunteer.index")
 
 
+def _refused_sign_in(refusal):
+    """The sign-in page again, status 429, saying how long to wait and how the owner gets in
+    now (carevisits/auth/throttle.py)."""
+    minutes = throttle.minutes_until(refusal)
+    if throttle.is_untrusted():
+        flash(_l("Too many failed sign-ins. This browser can try again in %(minutes)d minutes. "
+                 "On a phone or computer that has signed in to this account before you can "
+                 "sign in now; an admin can also unlock the account.", minutes=minutes), "error")
+    else:
+        flash(_l("Too many failed sign-ins from this browser. Try again in %(minutes)d minutes, "
+                 "or ask an admin to unlock the account.", minutes=minutes), "error")
+    page = render_template("auth/login.html", form=LoginForm(), invite_code=_invite_code())
+    return make_response(page, 429)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ACCOUNT"], key_func=_username_key,
-               methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_ATTEMPTS_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_login_failed)
+@throttle.login_limits(on_breach=_refused_sign_in)
 def login():
     """Sign in, then go back to the door or page that asked for it."""
     form = LoginForm()
@@ -116,6 +121,7 @@ def login():
             db.session.commit()
             target = safe_next(session.pop(NEXT_KEY, None) or request.args.get("next"))
             return redirect(target or home_for(user))
+        throttle.sign_in_failed()
         flash(_l("Wrong username or password."), "error")
     return render_template("auth/login.html", form=form, invite_code=_invite_code())
 
@@ -155,6 +161,5 @@ def set_language(code: str):
     """Switch the interface language and return to the page."""
     response = redirect(safe_next(request.args.get("next")) or url_for("auth.index"))
     if code in LOCALES:
-        response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
-                            httponly=True)
+        remember_language(response, code)
     return response
