@@ -174,10 +174,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def webhook_receiver(port=0, block=False):
-    """A group robot on localhost recording every POST body. With ``block``, each request
-    waits until ``receiver.release`` is set (it always is when the block ends)."""
-    receiver = SimpleNamespace(bodies=[], received=threading.Event(),
+def webhook_receiver(port=0, block=False, status=200, headers=()):
+    """A group robot on localhost recording every POST body and counting the connections it
+    accepts; it answers ``status`` with ``headers``. With ``block``, each request waits until
+    ``receiver.release`` is set (it always is when the block ends)."""
+    receiver = SimpleNamespace(bodies=[], connections=0, received=threading.Event(),
                                release=threading.Event())
     if not block:
         receiver.release.set()
@@ -189,7 +190,9 @@ def webhook_receiver(port=0, block=False):
             receiver.received.set()
             receiver.release.wait(timeout=60)
             reply = b'{"errcode":0,"errmsg":"ok"}'
-            self.send_response(200)
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
@@ -198,7 +201,12 @@ def webhook_receiver(port=0, block=False):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    class Server(ThreadingHTTPServer):
+        def verify_request(self, request, client_address):
+            receiver.connections += 1
+            return True
+
+    server = Server(("127.0.0.1", port), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}/cgi-bin/webhook/send?key=t"
     thread = threading.Thread(target=server.serve_forever, name="test-webhook", daemon=True)
     thread.start()
@@ -737,7 +745,7 @@ def test_two_scans_at_once_open_each_alert_once(app, world):
 
 # --- 8. notifications to real receivers -----------------------------------------------------
 
-def test_a_no_answer_is_posted_once_to_the_communitys_group_robot(app, world):
+def test_a_no_answer_is_posted_once_to_the_communitys_group_robot(app, world, loopback_robots):
     key = factories.household(world.grids[0], care_level=CareLevel.KEY)
     db.session.commit()
     elder = key.elders[0]
@@ -792,7 +800,7 @@ def test_an_alert_is_emailed_to_the_communitys_address(app, world, monkeypatch):
         controller.stop()
 
 
-def test_a_dead_receiver_is_retried_then_shown_on_the_board(app, world):
+def test_a_dead_receiver_is_retried_then_shown_on_the_board(app, world, loopback_robots):
     port = free_port()  # nothing listens here
     dead = f"http://127.0.0.1:{port}/robot"
     channel(world.communities[0], dead)
@@ -841,7 +849,7 @@ def test_a_dead_receiver_is_retried_then_shown_on_the_board(app, world):
     assert FAILED_HEADING_ZH not in page(coordinator, "/alerts/")
 
 
-def test_a_receiver_that_hangs_does_not_hold_up_the_check_in(app, world):
+def test_a_receiver_that_hangs_does_not_hold_up_the_check_in(app, world, loopback_robots):
     key = factories.household(world.grids[0], care_level=CareLevel.KEY)
     db.session.commit()
     with webhook_receiver(block=True) as receiver:
@@ -920,7 +928,7 @@ def _round_badges(body):
 
 
 @pytest.mark.parametrize("start", EVERY_WEEKDAY, ids=lambda t: t.strftime("%a%H"))
-def test_demo_street_two_days_on(app, runner, clock, start):
+def test_demo_street_two_days_on(app, runner, clock, start, loopback_robots):
     clock.set(start)
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output

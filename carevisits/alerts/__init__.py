@@ -30,6 +30,7 @@ from carevisits.models import (
     Role,
 )
 from carevisits.models.base import local_today, utcnow
+from carevisits.paging import paginate
 from carevisits.services import alerts, audit, contacts, notify, schedule
 from carevisits.services.elder_list import workers_of
 from carevisits.services.scope import area_options
@@ -56,13 +57,14 @@ def board():
     if args.get("community") in communities:
         query = query.where(Household.grid_id.in_(select(Grid.id).where(
             Grid.community_id == int(args["community"][2:]))))
-    page = db.paginate(alerts.for_board(query), per_page=50, error_out=False)
+    page = paginate(alerts.for_board(query), 50)
     workers = workers_of({a.elder.household.grid_id for a in page.items}, local_today())
     failed = (db.session.scalars(notify.failed_notifications(current_user).limit(20)).all()
               if current_user.role != Role.GRID_WORKER else [])
+    errors = {n.id: notify.error_shown_to(current_user, n) for n in failed}
     return render_template("alerts/board.html", page=page, communities=communities,
-                           failed=failed, args=args, now=utcnow(), workers=workers,
-                           ack_form=AcknowledgeForm())
+                           failed=failed, errors=errors, args=args, now=utcnow(),
+                           workers=workers, ack_form=AcknowledgeForm())
 
 
 @bp.post("/acknowledge")
@@ -130,7 +132,7 @@ def resolve(alert_id: int):
 
 
 def _channel_form() -> ChannelForm:
-    form = ChannelForm()
+    form = ChannelForm(any_host=current_user.role == Role.ADMIN)
     form.community.choices = labels.as_choices(
         {k: v.strip() for k, v in area_options(current_user).items() if k.startswith("c:")})
     return form

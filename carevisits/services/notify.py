@@ -7,7 +7,6 @@ background thread, with retries: a dead receiver never delays or breaks a check-
 import json
 import smtplib
 import threading
-import urllib.request
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -31,10 +30,12 @@ from carevisits.models import (
     Household,
     Notification,
     NotificationChannel,
+    Role,
     User,
 )
 from carevisits.models.base import utcnow
 from carevisits.models.household import format_address
+from carevisits.services import webhooks
 from carevisits.services.scope import household_scope
 
 RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
@@ -175,13 +176,12 @@ def _send(channel: NotificationChannel, text: str) -> None:
 
 
 def post_webhook(url: str, text: str) -> None:
-    """POST a text message in the format of 企业微信 and 钉钉 group robots."""
+    """POST a text message in the format of 企业微信 and 钉钉 group robots, to a public
+    address only (services/webhooks.py: vetted at send time, no redirects followed)."""
     body = json.dumps({"msgtype": "text", "text": {"content": text}},
                       ensure_ascii=False).encode("utf-8")
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-        reply = response.read()
+    reply = webhooks.post_json(url, body, webhooks.policy(current_app.config),
+                               timeout=TIMEOUT_SECONDS)
     try:
         errcode = json.loads(reply or b"{}").get("errcode", 0)
     except (ValueError, AttributeError):
@@ -205,6 +205,15 @@ def send_email(address: str, text: str) -> None:
         if config["SMTP_USER"]:
             smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
         smtp.send_message(message)
+
+
+def error_shown_to(user: User, note: Notification) -> str:
+    """Why a message failed, as a role may see it: the detail (addresses, ports, replies) for
+    admins; for everyone else one generic sentence, so that the board cannot be used to
+    probe which addresses and ports answer."""
+    if user.role == Role.ADMIN:
+        return note.last_error
+    return _("The message could not be delivered. An administrator can see why.")
 
 
 def failed_notifications(user: User):
