@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run codes test setup system-deps translations messages db lint clean
+.PHONY: run codes test setup system-deps translations messages db lint audit clean
 
 # The address door cards carry (the QR codes, `codes`): where `make run` serves, unless
 # CAREVISITS_BASE_URL is set already (behind a proxy, or HOST=0.0.0.0 for phones on the LAN).
@@ -63,6 +63,16 @@ system-deps:
 
 lint: setup
 	$(BIN)/ruff check carevisits tests bench migrations wsgi.py
+
+# Known vulnerabilities in the installed dependencies (pip-audit; it needs its vulnerability
+# service, and says so and fails when that cannot be reached — AUDIT_OPTIONS='-s osv' asks
+# OSV instead of PyPI), then bandit's security lint of the package. Both always run; any
+# finding, or no answer, is a non-zero exit. Not part of `make test`: it needs the network.
+audit: setup
+	@status=0; \
+	$(BIN)/python scripts/audit.py $(AUDIT_OPTIONS) || status=$$?; \
+	$(BIN)/bandit --quiet --recursive carevisits || status=$$?; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) instance/*.sqlite3*

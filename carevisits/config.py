@@ -37,10 +37,27 @@ def load_config(instance_path: str) -> dict:
         "WTF_I18N_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
+        # Throttling (carevisits/auth/throttle.py): memory:// counts per process, so several
+        # gunicorn workers need Redis (gunicorn.conf.py refuses to start them otherwise).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted, so
+        # that per-address limits count each user's address, not the proxy's.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": env.get("RATELIMIT_KEY_PREFIX", "carevisits")},
+        "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": False,
-        "LOGIN_ATTEMPTS_PER_ACCOUNT": env.get("LOGIN_ATTEMPTS_PER_ACCOUNT", "5 per 15 minutes"),
-        "LOGIN_ATTEMPTS_PER_ADDRESS": env.get("LOGIN_ATTEMPTS_PER_ADDRESS", "30 per 15 minutes"),
+        # Failed sign-ins from browsers without the account's device cookie …
+        "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS": env.get(
+            "LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "5 per 15 minutes"),
+        "LOGIN_FAILURES_PER_ACCOUNT": env.get("LOGIN_FAILURES_PER_ACCOUNT", "20 per 15 minutes"),
+        "LOGIN_FAILURES_PER_ADDRESS": env.get("LOGIN_FAILURES_PER_ADDRESS", "100 per 15 minutes"),
+        # … and from a browser that has signed in to the account before (its own count).
+        "LOGIN_FAILURES_PER_DEVICE": env.get("LOGIN_FAILURES_PER_DEVICE", "10 per 15 minutes"),
+        "TRUSTED_DEVICE_DAYS": int(env.get("TRUSTED_DEVICE_DAYS", "180")),
+        "INVITE_CODE_FAILURES_PER_ACCOUNT": env.get("INVITE_CODE_FAILURES_PER_ACCOUNT",
+                                                    "10 per hour"),
+        "INVITE_CODE_FAILURES_PER_ADDRESS": env.get("INVITE_CODE_FAILURES_PER_ADDRESS",
+                                                    "30 per hour"),
         "SIGNUPS_PER_ADDRESS": env.get("SIGNUPS_PER_ADDRESS", "10 per hour"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
@@ -67,5 +84,11 @@ def load_config(instance_path: str) -> dict:
         "SMTP_USER": env.get("SMTP_USER", ""),
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD", ""),
         "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "0") == "1",
+        # Webhooks (services/webhooks.py): https only unless this is on; coordinators may
+        # only use these robot hosts (企业微信, 钉钉), admins any public host. Tests alone may
+        # set WEBHOOK_TEST_LOOPBACK (never read from the environment) to post to 127.0.0.1.
+        "WEBHOOK_ALLOW_HTTP": env.get("WEBHOOK_ALLOW_HTTP", "0") == "1",
+        "WEBHOOK_HOSTS": [h.strip().lower() for h in env.get(
+            "WEBHOOK_HOSTS", "qyapi.weixin.qq.com,oapi.dingtalk.com").split(",") if h.strip()],
     }
     return config

@@ -130,6 +130,15 @@ def clock(app) -> TestClock:
 
 
 @pytest.fixture
+def loopback_robots(app, monkeypatch):
+    """Let webhooks reach test receivers on 127.0.0.0/8 (and nothing else local): plain
+    http, 127.0.0.1 an approved host, and the test-only loopback exemption."""
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_HTTP", True)
+    monkeypatch.setitem(app.config, "WEBHOOK_HOSTS", [*app.config["WEBHOOK_HOSTS"], "127.0.0.1"])
+    monkeypatch.setitem(app.config, "WEBHOOK_TEST_LOOPBACK", True)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -29,6 +29,7 @@ from carevisits.models import (
     Roster,
     RosterMember,
     ServiceItem,
+    ServicePlace,
     VisitMethod,
     VolunteerProfile,
     VolunteerStatus,
@@ -188,6 +189,14 @@ def new_community(role, which):
     return print_scoped(role, which, ok=422)  # an empty form is refused, in scope only
 
 
+def street_service(role, which):
+    """A street's own service is changed by admins and that street's coordinators; another
+    street's is not found; a community's coordinator sees their street's but changes none."""
+    if role == "community_coordinator":
+        return 403
+    return print_scoped(role, which, ok="redirect")
+
+
 ROUTES = {
     # endpoint: (method, url(w, household), expectation(role, own|other))
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
@@ -252,8 +261,8 @@ ROUTES = {
                            f"{w.menu[h.id]}/end", staff_scoped("redirect")),
     "coordinator.services": ("GET", lambda w, h: "/coordinator/services",
                              only(COORDINATORS, 200)),
-    "coordinator.retire": ("POST", lambda w, h: f"/coordinator/services/{w.spare_item}/retire",
-                           only(COORDINATORS, "redirect")),
+    "coordinator.retire": ("POST", lambda w, h: "/coordinator/services/"
+                           f"{w.street_items[w.street_of[h.id]]}/retire", street_service),
     "coordinator.summary": ("GET", lambda w, h: "/coordinator/summary", only(COORDINATORS, 200)),
     "coordinator.export": ("GET", lambda w, h: "/coordinator/exports/requests.csv",
                            export_scoped),
@@ -346,6 +355,8 @@ ROUTES = {
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
                         only({"admin"}, 200)),
+    "admin.unlock_user": ("POST", lambda w, h: f"/admin/users/{w.worker.id}/unlock",
+                          only({"admin"}, "redirect")),
 }
 PUBLIC_FILES = {"static"}
 
@@ -370,6 +381,9 @@ def matrix_world(world):
                                     status=VolunteerStatus.APPROVED))
     menus.seed_catalogue()
     item = db.session.scalar(select(ServiceItem).where(ServiceItem.name == "量血压"))
+    street_items = {s.id: ServiceItem(street=s, name="送餐上门", category="生活照料", unit="份",
+                                      place=ServicePlace.DOOR) for s in world.streets}
+    db.session.add_all(street_items.values())
     for h in (world.h1, world.h2, world.h3, world.h4):
         visit, _ = record_visit(
             visitor=world.admin, household=h, method=VisitMethod.SCANNED, door_code=h.code,
@@ -425,6 +439,7 @@ def matrix_world(world):
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
+                           street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
                            covers=covers)
 

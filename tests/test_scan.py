@@ -1,11 +1,24 @@
 """The door: what a scan shows to whom, check-ins recorded once, bad input refused."""
 
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import time, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from carevisits.extensions import db
-from carevisits.models import AuditEvent, Elder, Visit, VisitMethod, VisitRecord
+from carevisits.models import (
+    AuditEvent,
+    Elder,
+    MemberStatus,
+    Roster,
+    RosterMember,
+    Visit,
+    VisitMethod,
+    VisitRecord,
+    VolunteerProfile,
+    VolunteerStatus,
+)
 from carevisits.models.base import utcnow
 from carevisits.services.doorcodes import issue_code
 from tests.conftest import count, latest, login
@@ -52,6 +65,56 @@ def test_out_of_scope_staff_get_identical_pages(client, world):
     pages = [client.get(f"/c/{t}") for t in (world.h1.code.token, revoked, MADE_UP)]
     assert pages[0].data == pages[1].data == pages[2].data
     assert world.h1.elders[0].name not in pages[0].get_data(as_text=True)
+
+
+# Each role and a household whose card it may not use.
+OUT_OF_SCOPE = {"anonymous": "h1", "coordinator": "h4", "community_coordinator": "h3",
+                "worker": "h2", "other_worker": "h1", "volunteer": "h4", "family": "h1"}
+
+
+@contextmanager
+def statements_sent():
+    """The SQL statements sent to the database meanwhile, as written (values bound apart)."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize("role", sorted(OUT_OF_SCOPE))
+def test_a_card_out_of_scope_costs_the_same_work_as_a_made_up_one(client, world, role):
+    """Response time cannot tell whether a card exists: someone else's card (live or
+    replaced) and a made-up token send the same statements and get the same bytes."""
+    if role == "volunteer":  # on a roster of h1 only
+        db.session.add_all([
+            VolunteerProfile(user=world.volunteer, community=world.h1.grid.community,
+                             status=VolunteerStatus.APPROVED),
+            Roster(name="周六探访队", community=world.h1.grid.community, weekday=5,
+                   start_time=time(9, 30), households=[world.h1],
+                   members=[RosterMember(user=world.volunteer,
+                                         status=MemberStatus.APPROVED)])])
+        db.session.commit()
+    household = getattr(world, OUT_OF_SCOPE[role])
+    revoked = revoked_token(household)
+    if role != "anonymous":
+        login(client, getattr(world, role))
+    client.get(f"/c/{MADE_UP}")  # whatever a first request after signing in does once
+    seen = []
+    for token in (household.code.token, revoked, MADE_UP, "x" * 65):
+        with statements_sent() as sent:
+            response = client.get(f"/c/{token}")
+        seen.append((response.status_code, response.data, sent))
+    assert all(s == seen[0] for s in seen), "a card out of scope answers differently"
+    status, body, sent = seen[0]
+    assert status == 200 and household.elders[0].name.encode() not in body
+    if role != "anonymous" and role != "family":  # they may visit: the door looked it up
+        assert any("door_code" in statement for statement in sent)
 
 
 @pytest.mark.parametrize("who", ["anonymous", "worker"])

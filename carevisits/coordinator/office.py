@@ -37,39 +37,40 @@ class ItemForm(TextForm):
 @bp.route("/services", methods=["GET", "POST"])
 @coordinator_required
 def services():
-    """The service catalogue: add, retire, bring back."""
+    """The service catalogue: the shared services and the street's own; admins keep the
+    shared ones, street coordinators their street's (add, retire, bring back)."""
     form = ItemForm()
+    if form.is_submitted() and not menus.may_add(current_user):
+        abort(403)
     if form.validate_on_submit():
-        name = form.name.data.strip()
-        if db.session.scalar(select(ServiceItem.id).where(ServiceItem.name == name)):
-            form.name.errors = [_l("This service is already in the catalogue.")]
+        try:
+            item = menus.add_item(current_user, name=form.name.data, category=form.category.data,
+                                  unit=form.unit.data, place=ServicePlace(form.place.data))
+        except menus.MenuError as err:
+            db.session.rollback()
+            form.name.errors = [str(err)]
         else:
-            db.session.add(ServiceItem(name=name, category=form.category.data.strip(),
-                                       unit=form.unit.data.strip(),
-                                       place=ServicePlace(form.place.data)))
-            audit.record(current_user, "service.create", "service_item", None, name=name)
+            audit.record(current_user, "service.create", "service_item", item.id,
+                         name=item.name, street_id=item.street_id)
             db.session.commit()
             flash(_l("Service added."), "info")
             return redirect(url_for("coordinator.services"))
-    items = db.session.scalars(select(ServiceItem).order_by(ServiceItem.retired,
-                                                            ServiceItem.category,
-                                                            ServiceItem.name)).all()
-    return render_template("coordinator/services.html", items=items, form=form), (
-        422 if form.is_submitted() else 200)
+    return render_template("coordinator/services.html", items=menus.catalogue(current_user),
+                           form=form, may_add=menus.may_add(current_user),
+                           may_change=menus.may_change), (422 if form.is_submitted() else 200)
 
 
 @bp.post("/services/<int:item_id>/retire")
 @coordinator_required
 def retire(item_id: int):
-    """Retire a service (or bring it back); one never used is deleted instead."""
-    item = db.session.get(ServiceItem, item_id) or abort(404)
-    if not item.retired and not menus.item_used(item):
-        db.session.delete(item)
-        audit.record(current_user, "service.delete", "service_item", item_id)
-    else:
-        item.retired = not item.retired
-        audit.record(current_user, "service.retire" if item.retired else "service.restore",
-                     "service_item", item_id)
+    """Retire a service (or bring it back); one never used is deleted instead. Another
+    street's service is not found; a shared one is for admins only."""
+    item = db.session.scalar(select(ServiceItem).where(
+        ServiceItem.id == item_id, menus.catalogue_scope(current_user))) or abort(404)
+    if not menus.may_change(current_user, item):
+        abort(403)
+    done = menus.retire_or_delete(item)
+    audit.record(current_user, f"service.{done}", "service_item", item_id)
     db.session.commit()
     return redirect(url_for("coordinator.services"))
 

@@ -25,6 +25,7 @@ from carevisits.models import (
     ServiceRequest,
 )
 from carevisits.models.base import utcnow
+from carevisits.paging import paginate
 from carevisits.requests import RaiseForm
 from carevisits.services import (
     audit,
@@ -51,8 +52,7 @@ def index():
     chosen = ElderFilter.from_args(request.args, current_user)
     now = utcnow()
     today = local_date(now)
-    page = db.paginate(register_query(current_user, chosen, now),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(register_query(current_user, chosen, now), current_app.config["PAGE_SIZE"])
     workers = workers_of({e.household.grid_id for e in page.items}, today)
     return render_template("elders/index.html", page=page, chosen=chosen, now=now,
                            workers=workers, areas=area_options(current_user),
@@ -65,18 +65,18 @@ def index():
 def detail(elder_id: int):
     """An elder's profile and visit history, newest first; each view is audited."""
     elder = _elder_in_scope(elder_id)
-    history = db.paginate(elder_history(elder), per_page=current_app.config["PAGE_SIZE"],
-                          error_out=False)
+    history = paginate(elder_history(elder), current_app.config["PAGE_SIZE"])
     audit.record(current_user, "elder.view", "elder", elder.id)
     db.session.commit()
     return _detail_page(elder, history)
 
 
-def _menu_form(form=None) -> MenuForm:
+def _menu_form(elder: Elder, form=None) -> MenuForm:
+    """The add-a-service form, offering the services this elder may have (shared and their
+    street's, see menus.offered_items)."""
     form = form or MenuForm()
-    form.item.choices = labels.as_choices({i.id: f"{i.name}（{i.category}）" for i in
-                                           db.session.scalars(select(ServiceItem).where(
-                                               ~ServiceItem.retired).order_by(ServiceItem.name))})
+    form.item.choices = labels.as_choices({i.id: f"{i.name}（{i.category}）"
+                                           for i in menus.offered_items(elder)})
     if form.starts_on.data is None:
         form.starts_on.data = utcnow().astimezone(local_zone()).date()
     return form
@@ -85,8 +85,7 @@ def _menu_form(form=None) -> MenuForm:
 def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_form=None,
                  invite_form=None, status=200):
     if history is None:
-        history = db.paginate(elder_history(elder), per_page=current_app.config["PAGE_SIZE"],
-                              error_out=False)
+        history = paginate(elder_history(elder), current_app.config["PAGE_SIZE"])
     alert_list = db.session.scalars(select(Alert).where(Alert.elder_id == elder.id)
                                     .order_by(Alert.opened_at.desc()).limit(20)).all()
     now = utcnow()
@@ -100,7 +99,7 @@ def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_
     return render_template(
         "elders/detail.html", elder=elder, history=history, now=now, alerts=alert_list,
         delivered=menus.delivered_at_visits([r.visit_id for r in history.items]),
-        menu_rows=menu_rows, menu_form=_menu_form(menu_form), requests=elder_requests,
+        menu_rows=menu_rows, menu_form=_menu_form(elder, menu_form), requests=elder_requests,
         raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
         family_links=db.session.scalars(select(FamilyLink).where(
             FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
@@ -195,7 +194,8 @@ def interval(elder_id: int):
 @staff_required
 def add_service(elder_id: int):
     """Put a service on the elder's menu (a change replaces the entry, kept as history)."""
-    elder, form = _elder_in_scope(elder_id), _menu_form()
+    elder = _elder_in_scope(elder_id)
+    form = _menu_form(elder)
     item = db.session.get(ServiceItem, form.item.data) if form.validate_on_submit() else None
     if item is not None:
         try:
@@ -240,7 +240,8 @@ def invite(elder_id: int):
     db.session.commit()
     # Shown once, to show on the phone or print; the QR opens the family page with the code.
     url = f"{current_app.config['BASE_URL']}/family/?code={invite.code}"
-    qr = Markup(segno.make(url, error="m").svg_inline(scale=5, border=4))
+    # segno writes the SVG from the code's modules alone; the URL is not in it as text.
+    qr = Markup(segno.make(url, error="m").svg_inline(scale=5, border=4))  # nosec B704
     return render_template("elders/invite.html", elder=elder, invite=invite, qr=qr,
                            days=family.INVITE_DAYS)
 

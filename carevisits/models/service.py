@@ -3,10 +3,11 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
+from carevisits.models.area import Street
 from carevisits.models.base import UTCDateTime, str_enum, utcnow
 from carevisits.models.household import Elder
 from carevisits.models.user import User
@@ -21,15 +22,27 @@ class ServicePlace(enum.StrEnum):
 
 
 class ServiceItem(db.Model):
-    """One service of the catalogue (助餐, 量血压 …). Retired, never deleted, once used."""
+    """One service of the catalogue (助餐, 量血压 …): shared by every street (no street; kept by
+    admins) or a street's own (kept by that street's coordinators). Retired, never deleted,
+    once used."""
+
+    __table_args__ = (
+        # A name once in a street's own catalogue, and once among the shared services.
+        UniqueConstraint("street_id", "name", name="uq_service_item_street_name"),
+        Index("uq_service_item_shared_name", "name", unique=True,
+              sqlite_where=text("street_id IS NULL"), postgresql_where=text("street_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(40), unique=True)
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"))  # None: shared
+    name: Mapped[str] = mapped_column(String(40))
     category: Mapped[str] = mapped_column(String(40))
     unit: Mapped[str] = mapped_column(String(10))  # 次, 份, 小时
     place: Mapped[ServicePlace] = mapped_column(str_enum(ServicePlace))
     retired: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    street: Mapped[Street | None] = relationship()
 
 
 class Frequency(enum.StrEnum):

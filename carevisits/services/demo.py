@@ -31,6 +31,7 @@ from carevisits.models import (
     Roster,
     RosterMember,
     ServiceItem,
+    ServicePlace,
     Street,
     User,
     Visit,
@@ -43,7 +44,8 @@ from carevisits.models.base import utcnow
 from carevisits.services import menus, requests, schedule
 from carevisits.services.doorcodes import issue_code, new_household_number
 
-DEMO_PASSWORD = "carevisits-demo"
+# Public on purpose (README): the demo's accounts are for trying the app out, never real.
+DEMO_PASSWORD = "carevisits-demo"  # nosec B105
 STREET = "泉城路街道"
 # community → (hotline, road names of its households)
 COMMUNITIES = {
@@ -79,7 +81,9 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
     """Build the demo street once; returns counts of what was added (empty if present)."""
     if demo_loaded():
         return {}
-    rng = random.Random(seed)
+    # Seeded, not secret: the same fictional street on every machine. Door tokens and
+    # household numbers come from ``secrets`` (services/doorcodes.py), not from here.
+    rng = random.Random(seed)  # nosec B311
     street = Street(name=STREET)
     db.session.add(street)
     grids: list[tuple[Grid, list[str]]] = []
@@ -116,6 +120,9 @@ def load_demo(seed: int = 2026) -> dict[str, int]:
             issue_code(hh)
         elders_by_grid[grid.id] = households
     menus.seed_catalogue()
+    db.session.add_all(ServiceItem(street=street, name=name, category=category, unit=unit,
+                                   place=place)
+                       for name, (category, unit, place) in STREET_SERVICES.items())
     db.session.flush()
     menu = _menus(rng, elders_by_grid)
     n_visits = _volunteers(rng, workers, elders_by_grid, menu)
@@ -197,6 +204,9 @@ def _elder(rng: random.Random, names: list, couple: bool, female: bool | None) -
 DEMO_MENU = [("量血压", Frequency.WEEKLY), ("助餐", Frequency.EVERY_VISIT),
              ("助洁", Frequency.MONTHLY), ("谈心疏导", Frequency.EVERY_VISIT),
              ("代买药", Frequency.ON_REQUEST), ("洗衣", Frequency.WEEKLY)]
+# The demo street's own services, besides the shared catalogue: kept by its coordinator.
+STREET_SERVICES = {"长者食堂送餐": ("生活照料", "份", ServicePlace.DOOR),
+                   "泉水茶话会": ("精神慰藉", "次", ServicePlace.CENTRE)}
 DEMO_REQUESTS = [("房屋维修", "厨房水龙头漏水，需要找人修理", RequestClass.BIGGER),
                  ("医疗健康", "想预约社区医院的上门体检", RequestClass.SMALL),
                  ("生活照料", "冬季取暖费如何缴纳，需要帮忙", RequestClass.SMALL),

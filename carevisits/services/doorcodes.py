@@ -5,12 +5,15 @@ import unicodedata
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from carevisits.extensions import db
-from carevisits.models import DoorCode, Household
+from carevisits.models import DoorCode, Household, User
 from carevisits.models.base import utcnow
+from carevisits.services.scope import household_scope
 
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG, well past the 128 the design asks for
+MAX_TOKEN_LENGTH = 64  # token_urlsafe(32) is 43 characters
 
 
 def door_hotline() -> str:
@@ -75,11 +78,20 @@ def issue_code(household: Household) -> DoorCode:
     return code
 
 
-def find_code(token: str) -> DoorCode | None:
-    """The door code with this token, live or revoked; None for a made-up token."""
-    if not token or len(token) > 64:
-        return None
-    return db.session.scalar(select(DoorCode).where(DoorCode.token == token))
+def find_code_for(user: User, token: str) -> DoorCode | None:
+    """The door code with this token, live or revoked, when ``user`` may visit its household;
+    None for a made-up token and for a household outside the user's scope alike.
+
+    Both answers come from one and the same statement, scope included, with nothing loaded
+    for a code out of scope: a made-up token and someone else's card cost the same work, so
+    the response time cannot tell a signed-in user whether a card exists (issue 12)."""
+    # No token is empty or longer than 64 characters: such a path asks for one that matches
+    # nothing, by the same statement.
+    wanted = token if 0 < len(token) <= MAX_TOKEN_LENGTH else ""
+    return db.session.scalar(
+        select(DoorCode).join(DoorCode.household)
+        .where(DoorCode.token == wanted, household_scope(user))
+        .options(contains_eager(DoorCode.household)))
 
 
 def door_url(base_url: str, token: str) -> str:

@@ -4,15 +4,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, ScalarSelect, exists, false, func, select, true
+from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
 from carevisits.models import (
+    Community,
     Delivery,
     Elder,
     Frequency,
+    Grid,
+    Household,
     MenuEntry,
+    Role,
     ServiceItem,
     ServicePlace,
     User,
@@ -78,6 +82,106 @@ class DeliveryInput:
     notes: str = ""
 
 
+# --- the catalogue: shared services, kept by admins, and each street's own ----------------
+
+def elder_street(elder: Elder) -> ScalarSelect[int]:
+    """The id of the elder's street, as a subquery (no lazy loads of household and grid)."""
+    return (select(Community.street_id).join(Grid, Grid.community_id == Community.id)
+            .join(Household, Household.grid_id == Grid.id)
+            .where(Household.id == elder.household_id).scalar_subquery())
+
+
+def shared_or_of(street) -> ColumnElement[bool]:
+    """A WHERE clause on ServiceItem rows: the shared services and the street's own."""
+    return ServiceItem.street_id.is_(None) | (ServiceItem.street_id == street)
+
+
+def offered_to(elder: Elder) -> ColumnElement[bool]:
+    """A WHERE clause on ServiceItem rows an elder may receive: the shared services and their
+    own street's (never another street's)."""
+    return shared_or_of(elder_street(elder))
+
+
+def coordinator_street(user: User) -> int | None:
+    """The street whose catalogue a coordinator uses: their street, or their community's."""
+    if user.role != Role.COORDINATOR:
+        return None
+    return user.street_id or (user.community.street_id if user.community else None)
+
+
+def catalogue_scope(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on ServiceItem rows a user's catalogue page shows: every service for an
+    admin; the shared ones and their street's own for a coordinator; none for anyone else."""
+    if user.role == Role.ADMIN:
+        return true()
+    street_id = coordinator_street(user)
+    return false() if street_id is None else shared_or_of(street_id)
+
+
+def catalogue(user: User) -> list[ServiceItem]:
+    """The services a user's catalogue page lists: in use first, then by category and name."""
+    return list(db.session.scalars(
+        select(ServiceItem).where(catalogue_scope(user)).options(joinedload(ServiceItem.street))
+        .order_by(ServiceItem.retired, ServiceItem.category, ServiceItem.name)))
+
+
+def offered_items(elder: Elder) -> list[ServiceItem]:
+    """The services that may go on an elder's menu: in use, shared or their street's, by name."""
+    return list(db.session.scalars(select(ServiceItem).where(~ServiceItem.retired,
+                                                             offered_to(elder))
+                                   .order_by(ServiceItem.name)))
+
+
+def keeps_catalogue_of(user: User) -> int | None:
+    """The street whose own services a user adds and changes: a street coordinator's street.
+    None for admins (they keep the shared services) and for everyone else (see may_add)."""
+    return user.street_id if user.role == Role.COORDINATOR else None
+
+
+def may_add(user: User) -> bool:
+    """Whether a user adds services: admins (shared ones) and street coordinators (their
+    street's). A community's coordinator uses the catalogue but does not change it: a
+    service retired there would drop off the menus of the street's other communities."""
+    return user.role == Role.ADMIN or keeps_catalogue_of(user) is not None
+
+
+def may_change(user: User, item: ServiceItem) -> bool:
+    """Whether a user may retire, bring back or delete the service: admins any service, a
+    street coordinator their street's own (never a shared one, never another street's)."""
+    if user.role == Role.ADMIN:
+        return True
+    return item.street_id is not None and item.street_id == keeps_catalogue_of(user)
+
+
+def add_item(actor: User, *, name: str, category: str, unit: str,
+             place: ServicePlace) -> ServiceItem:
+    """Add a service to the actor's catalogue (admins: a shared one; a street coordinator:
+    their street's own). A name may appear once among what any elder can be offered."""
+    if not may_add(actor):
+        raise MenuError(_l("Only administrators and street coordinators add services."))
+    street_id, name = keeps_catalogue_of(actor), name.strip()
+    clash = ServiceItem.name == name
+    if street_id is not None:  # a shared service, or the street's own, of this name
+        clash &= shared_or_of(street_id)
+    if db.session.scalar(select(exists().where(clash))):
+        raise MenuError(_l("This service is already in the catalogue."))
+    item = ServiceItem(street_id=street_id, name=name, category=category.strip(),
+                       unit=unit.strip(), place=place)
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def retire_or_delete(item: ServiceItem) -> str:
+    """Retire a service (or bring it back); one never used is deleted instead. Returns what
+    was done, for the audit log: delete, retire or restore."""
+    if not item.retired and not item_used(item):
+        db.session.delete(item)
+        return "delete"
+    item.retired = not item.retired
+    return "retire" if item.retired else "restore"
+
+
 def seed_catalogue() -> int:
     """Add the standard services that are missing; returns how many were added."""
     have = set(db.session.scalars(select(ServiceItem.name)))
@@ -94,10 +198,12 @@ def item_used(item: ServiceItem) -> bool:
 
 
 def current_menu(elder: Elder, today: date) -> list[MenuEntry]:
-    """The elder's menu entries in force today (a retired service drops off the menu)."""
+    """The elder's menu entries in force today (a retired service drops off the menu, and so
+    does another street's: an elder whose household moved to another street)."""
     return list(db.session.scalars(
-        select(MenuEntry).join(ServiceItem)
+        select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
         .where(MenuEntry.elder_id == elder.id, MenuEntry.ended_at.is_(None), ~ServiceItem.retired,
+               offered_to(elder),
                MenuEntry.starts_on <= today,
                (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
         .order_by(ServiceItem.category, ServiceItem.name)))
@@ -155,6 +261,9 @@ def add_to_menu(elder: Elder, *, item: ServiceItem, frequency: Frequency, notes:
     """Put a service on the elder's menu (replacing the entry for it, if any)."""
     if item.retired:
         raise MenuError(_l("This service is retired."))
+    if not db.session.scalar(select(exists().where(ServiceItem.id == item.id,
+                                                   offered_to(elder)))):
+        raise MenuError(_l("This service belongs to another street's catalogue."))
     if ends_on is not None and ends_on < starts_on:
         raise MenuError(_l("The end date is before the start date."))
     for old in db.session.scalars(select(MenuEntry).where(
@@ -174,8 +283,9 @@ def end_entry(entry: MenuEntry, actor: User) -> None:
 
 def record_deliveries(visit: Visit, elder: Elder, given: list[DeliveryInput]) -> None:
     """Record what was delivered to an elder at a visit, after checking every line."""
-    items = {i.id: i for i in db.session.scalars(
-        select(ServiceItem).where(ServiceItem.id.in_([g.item_id for g in given])))}
+    # Another street's service is unknown here, like one that does not exist.
+    items = {i.id: i for i in db.session.scalars(select(ServiceItem).where(
+        ServiceItem.id.in_([g.item_id for g in given]), offered_to(elder)))}
     seen = set()
     for g in given:
         item = items.get(g.item_id)
