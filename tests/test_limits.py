@@ -1,4 +1,4 @@
-"""Limits that hold: guessing is slowed without locking the owner out (auth/throttle.py),
+"""Limits that hold: guessing is slowed without locking the owner out (throttle.py),
 invite codes are throttled, and every gunicorn worker counts the same attempts (Redis).
 
 The first part runs in-process (memory storage, one process); the second starts two real
@@ -498,9 +498,13 @@ def test_behind_a_proxy_each_users_address_is_counted_not_the_proxys(app, world)
 
     proxied = make_app(app.config["SQLALCHEMY_DATABASE_URI"], Path(app.instance_path),
                        PROXY_HOPS=1)
-    guesser, owner = proxied.test_client(), proxied.test_client()
-    for _ in range(5):  # one user behind the proxy mistypes five times …
-        assert _through_proxy(guesser, "wrong-password-x", "198.51.100.7").status_code == 200
-    assert _through_proxy(guesser, factories.PASSWORD, "198.51.100.7").status_code == 429
-    # … and someone else behind the same proxy is counted at their own address.
-    assert _through_proxy(owner, factories.PASSWORD, "198.51.100.8").status_code == 302
+    try:
+        guesser, owner = proxied.test_client(), proxied.test_client()
+        for _ in range(5):  # one user behind the proxy mistypes five times …
+            assert _through_proxy(guesser, "wrong-password-x", "198.51.100.7").status_code == 200
+        assert _through_proxy(guesser, factories.PASSWORD, "198.51.100.7").status_code == 429
+        # … and someone else behind the same proxy is counted at their own address.
+        assert _through_proxy(owner, factories.PASSWORD, "198.51.100.8").status_code == 302
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()
