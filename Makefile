@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 
-.PHONY: run codes test setup system-deps translations messages db lint audit clean
+.PHONY: run codes test setup system-deps translations messages db lint audit wheel clean
 
 # The address door cards carry (the QR codes, `codes`): where `make run` serves, unless
 # CAREVISITS_BASE_URL is set already (behind a proxy, or HOST=0.0.0.0 for phones on the LAN).
@@ -26,7 +26,7 @@ codes: db
 	$(FLASK) codes list $(if $(GRID),--grid "$(GRID)")
 
 test: setup system-deps
-	$(BIN)/ruff check carevisits tests bench migrations wsgi.py
+	$(BIN)/ruff check carevisits tests bench migrations wsgi.py hatch_build.py
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed translations
@@ -62,7 +62,7 @@ system-deps:
 	@scripts/system-deps.sh
 
 lint: setup
-	$(BIN)/ruff check carevisits tests bench migrations wsgi.py
+	$(BIN)/ruff check carevisits tests bench migrations wsgi.py hatch_build.py
 
 # Known vulnerabilities in the installed dependencies (pip-audit; it needs its vulnerability
 # service, and says so and fails when that cannot be reached — AUDIT_OPTIONS='-s osv' asks
@@ -74,5 +74,11 @@ audit: setup
 	$(BIN)/bandit --quiet --recursive carevisits || status=$$?; \
 	exit $$status
 
+# The installable wheel in dist/: the package with templates, static files, print layouts,
+# migrations and compiled catalogues inside it (pyproject.toml, hatch_build.py). Install it
+# anywhere with `pip install dist/carevisits-*.whl`; then `flask --app carevisits db upgrade`.
+wheel: $(VENV)/.installed
+	$(BIN)/pip wheel --no-deps --quiet -w dist .
+
 clean:
-	rm -rf $(VENV) instance/*.sqlite3*
+	rm -rf $(VENV) dist instance/*.sqlite3*

@@ -1,14 +1,12 @@
 """carevisits: 爱心敲门 welfare rounds for elders living alone."""
 
-import os
-
 from flask import Flask
 
 from carevisits.admin import bp as admin_bp
 from carevisits.alerts import bp as alerts_bp
 from carevisits.auth import bp as auth_bp
 from carevisits.cli import commands
-from carevisits.config import PROJECT_ROOT, load_config
+from carevisits.config import STATIC_DIR, TEMPLATES_DIR, default_instance_path, load_config
 from carevisits.coordinator import bp as coordinator_bp
 from carevisits.database import register_database
 from carevisits.elders import bp as elders_bp
@@ -32,9 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     template globals and the overdue-scan scheduler."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("CAREVISITS_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=default_instance_path(),
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
     )
     app.config.from_mapping(load_config(app.instance_path))
     if test_config:

@@ -1,4 +1,5 @@
-"""Configuration: safe defaults, overridden by CAREVISITS_* environment variables."""
+"""Configuration: where the app's folders are (in a checkout or an installed wheel), and safe
+defaults overridden by CAREVISITS_* environment variables."""
 
 import os
 import secrets
@@ -6,7 +7,38 @@ from datetime import timedelta
 from pathlib import Path
 
 ENV_PREFIX = "CAREVISITS_"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The repository around the package when it runs from a checkout (`make run`, an editable
+# install); an installed wheel has no repository, only site-packages.
+PROJECT_ROOT = PACKAGE_DIR.parent
+
+
+def resource_root() -> Path:
+    """The folder holding templates/, static/, printables/ and migrations/.
+
+    A built wheel carries them inside the package (hatch_build.py puts them there); in a
+    checkout they sit at the top of the repository, beside carevisits/.
+    """
+    return PACKAGE_DIR if (PACKAGE_DIR / "templates").is_dir() else PROJECT_ROOT
+
+
+RESOURCE_ROOT = resource_root()
+IN_CHECKOUT = RESOURCE_ROOT == PROJECT_ROOT
+TEMPLATES_DIR = RESOURCE_ROOT / "templates"
+STATIC_DIR = RESOURCE_ROOT / "static"
+PRINTABLES_DIR = RESOURCE_ROOT / "printables"
+MIGRATIONS_DIR = RESOURCE_ROOT / "migrations"
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
+
+
+def default_instance_path() -> str | None:
+    """Where the SQLite database and the development secret key live by default.
+
+    CAREVISITS_INSTANCE_PATH, else instance/ of the checkout, else (installed) None: Flask's
+    own default for an installed package, ``<prefix>/var/carevisits-instance``.
+    """
+    checkout = str(PROJECT_ROOT / "instance") if IN_CHECKOUT else None
+    return os.environ.get(ENV_PREFIX + "INSTANCE_PATH") or checkout
 
 
 def _instance_secret_key(instance_path: str) -> str:
@@ -37,7 +69,7 @@ def load_config(instance_path: str) -> dict:
         "WTF_I18N_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": env.get("TIMEZONE", "Asia/Shanghai"),
-        # Throttling (carevisits/auth/throttle.py): memory:// counts per process, so several
+        # Throttling (carevisits/throttle.py): memory:// counts per process, so several
         # gunicorn workers need Redis (gunicorn.conf.py refuses to start them otherwise).
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted, so

@@ -14,7 +14,7 @@ from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from carevisits.config import PROJECT_ROOT
+from carevisits.config import MIGRATIONS_DIR
 from carevisits.extensions import db, migrate
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
@@ -79,7 +79,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def register_database(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic to the app and tune SQLite engines."""
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])

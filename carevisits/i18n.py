@@ -6,7 +6,7 @@ from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import get_locale
 
 from carevisits import labels
-from carevisits.config import PROJECT_ROOT
+from carevisits.config import TRANSLATIONS_DIR
 from carevisits.extensions import babel
 from carevisits.models.base import local_date
 
@@ -41,6 +41,6 @@ def register_i18n(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
-        default_translation_directories=str(PROJECT_ROOT / "carevisits" / "translations"),
+        default_translation_directories=str(TRANSLATIONS_DIR),
     )
     app.jinja_env.globals.update(LOCALES=LOCALES, get_locale=get_locale, **labels.JINJA_GLOBALS)

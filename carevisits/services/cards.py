@@ -19,10 +19,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from carevisits.config import PROJECT_ROOT
+from carevisits.config import PRINTABLES_DIR
 from carevisits.services.fonts import CardFont, card_font
 
-PRINTABLES = PROJECT_ROOT / "printables"
+PRINTABLES = PRINTABLES_DIR
 rl_config.useA85 = 0  # binary streams: ASCII85 makes the file 25% larger and is slow
 LABEL = "社区服务码"
 STRIP_HINT = "贴好后沿虚线剪下此条"
