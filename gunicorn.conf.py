@@ -14,7 +14,7 @@ from gunicorn.arbiter import Arbiter
 
 def post_worker_init(worker) -> None:
     """Stop the whole server, loudly, when the limits would not hold across its workers."""
-    from carevisits.auth.throttle import shared_storage_problem
+    from carevisits.throttle import shared_storage_problem
 
     with worker.wsgi.app_context():
         problem = shared_storage_problem(worker.cfg.workers)

@@ -1,4 +1,6 @@
-"""Role checks for views, as decorators."""
+"""Who may open a page: the role checks every blueprint uses, as decorators (each role rule
+defined once, here), and the session key under which a page that asks for sign-in remembers
+where to return afterwards."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -7,6 +9,9 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from carevisits.models import STAFF_ROLES, Role
+
+# The path to go back to after signing in (set by the door, read by the sign-in page).
+NEXT_KEY = "next_path"
 
 
 def roles_required(*roles: Role) -> Callable:
@@ -28,3 +33,4 @@ def roles_required(*roles: Role) -> Callable:
 
 staff_required = roles_required(*STAFF_ROLES)
 admin_required = roles_required(Role.ADMIN)
+coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)

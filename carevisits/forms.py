@@ -8,15 +8,32 @@ digits and letters themselves (register_fields.plain). Passwords and hidden fiel
 as sent.
 
 Numbers typed into a box are WholeNumberFields: a few digits, checked as text before any
-arithmetic, so that no value of hundreds of digits reaches a range check or the database."""
+arithmetic, so that no value of hundreds of digits reaches a range check or the database.
+
+This module is also the one home of the fields and forms several blueprints share (the
+username and phone fields, the self sign-up form, the raise-a-request form of the elder
+page): blueprints import them from here, never from each other."""
 
 import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import StopValidation
+from wtforms import (
+    Form,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp, StopValidation
 
+from carevisits import labels
+from carevisits.models import RequestClass
+from carevisits.services import requests
+from carevisits.services.accounts import MIN_PASSWORD_LENGTH
 from carevisits.services.register_fields import clean, plain
 
 # Enough for any count, reading or minutes a form asks for (and far inside 32 bits).
@@ -80,3 +97,46 @@ class WholeNumberField(IntegerField):
     def raw_data_is_text(self) -> bool:
         """Whether something that is not a number was typed (reported by the field itself)."""
         return bool(self.raw_data and self.raw_data[0].strip()) and self.data is None
+
+
+def username_field() -> StringField:
+    """A new account's username: what people type to sign in."""
+    return StringField(_l("Username"), validators=[
+        DataRequired(_l("Enter a username.")),
+        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
+               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
+
+
+def phone_field() -> StringField:
+    """A phone number the community can call, required."""
+    return StringField(_l("Phone"), validators=[
+        DataRequired(_l("Enter a phone number the coordinator can call.")),
+        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
+
+
+class SignUpForm(TextForm):
+    """A new account of one's own: the fields volunteers and family members share."""
+
+    username = username_field()
+    display_name = StringField(_l("Your name"), validators=[
+        DataRequired(_l("Enter a name.")), Length(max=40)])
+    phone = phone_field()
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(_l("Choose a password.")),
+        Length(min=MIN_PASSWORD_LENGTH, max=200,
+               message=_l("At least %(min)d characters."))])
+    confirm = PasswordField(_l("Password again"), validators=[
+        EqualTo("password", message=_l("The two passwords differ."))])
+
+
+class RaiseForm(TextForm):
+    """A request raised on the elder page: its kind, its size by the 7123 rule, and what is
+    needed (recorded by services/requests.file_request)."""
+
+    kind = SelectField(_l("Kind"), choices=labels.as_choices({k: k for k in requests.KINDS}))
+    request_class = RadioField(_l("How big (7123 rule)"),
+                               choices=labels.as_choices(labels.REQUEST_CLASSES),
+                               default=RequestClass.SMALL.value)
+    description = TextAreaField(_l("What is needed"), validators=[
+        DataRequired(_l("Describe what is needed.")),
+        Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])

@@ -6,11 +6,11 @@ from flask_limiter import RateLimitExceeded
 from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from carevisits.auth.throttle import register_throttle
 from carevisits.errors import MESSAGES
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
 from carevisits.services import notify
+from carevisits.throttle import register_throttle
 
 # Health data and door tokens must not linger in browser caches or leak in Referer headers.
 SECURITY_HEADERS = {

@@ -28,6 +28,7 @@ from carevisits.models import (
     AlertKind,
     AlertLevel,
     AlertStatus,
+    AuditEvent,
     CareLevel,
     ChannelKind,
     DeliveryStatus,
@@ -47,6 +48,7 @@ from carevisits.services import alerts, checkin, demo, notify, schedule
 from tests import factories
 from tests.clock import EVERY_WEEKDAY
 from tests.conftest import count, latest, login
+from tests.test_scan import statements_sent
 
 LADDER_ZH = ["再次敲门并询问邻居", "给老人打电话", "给紧急联系人打电话", "请社区或民警开门查看"]
 NO_ANSWER_ZH = "敲门无应答"
@@ -343,6 +345,27 @@ def test_a_street_policy_change_moves_due_dates(app):
     assert stranger.post(f"/alerts/settings/policy/{w.street.id}",
                          data=_policy(key=(30, 6))).status_code == 404
     assert fresh(w.elder).due_at == last + timedelta(days=2)
+
+
+def test_each_settings_change_writes_one_audit_event(app):
+    w = scene()
+    coordinator = client_as(app, w.coordinator)
+    start = count(AuditEvent)
+    assert coordinator.post(f"/alerts/settings/policy/{w.street.id}",
+                            data={**_policy(key=(2, 6)), "general_phone": "y"}).status_code == 302
+    assert coordinator.post("/alerts/settings/channels", data={
+        "community": f"c:{w.community.id}", "kind": "email",
+        "target": "office@example.com"}).status_code == 302
+    added = latest(NotificationChannel)
+    assert (added.target, added.active) == ("office@example.com", True)
+    assert coordinator.post(f"/alerts/settings/channels/{added.id}/remove").status_code == 302
+    assert not fresh(added).active
+    trail = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(start)).all()
+    assert [(e.action, e.subject_type, e.subject_id, e.actor_id) for e in trail] == [
+        ("policy.update", "street", w.street.id, w.coordinator.id),
+        ("channel.create", "community", w.community.id, w.coordinator.id),
+        ("channel.remove", "community", w.community.id, w.coordinator.id)]
+    assert trail[0].details == {"phone_counts": {"key": False, "focus": False, "general": True}}
 
 
 def test_an_elders_own_interval_overrides_the_care_level(app):
@@ -667,6 +690,32 @@ def test_the_board_puts_urgent_first_then_the_longest_waiting_with_grid_and_work
         urgent, long_overdue, abnormal, just_overdue]
     assert board.count(w.grid.label) == 4
     assert f"今天负责的网格员：{w.worker.display_name}、{stand_in.display_name}" in board
+
+
+def writes(statements: list[str]) -> list[str]:
+    """The INSERT, UPDATE and DELETE statements among those sent."""
+    return [s.lstrip() for s in statements
+            if s.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_opening_the_board_writes_nothing_the_scan_opens_overdue_alerts(app):
+    w = scene(CareLevel.KEY)
+    visit(w.household, w.worker, at=utcnow() - timedelta(hours=47))  # overdue now
+    clients = [client_as(app, w.coordinator), client_as(app, w.worker)]
+    with statements_sent() as sent:
+        for client in clients:
+            for path in ("/alerts/", "/alerts/?status=resolved", "/alerts/?kind=overdue"):
+                board = page(client, path)
+                assert w.elder.name not in board and badge(board) == 0
+    assert writes(sent) == [] and alerts_of(w.elder) == []
+
+    with statements_sent() as sent:  # the scheduler's round (carevisits/scheduler.py)
+        scan(utcnow())
+    assert any(statement.startswith("INSERT INTO alert ") for statement in writes(sent))
+    for client in clients:
+        board = page(client, "/alerts/")
+        assert w.elder.name in board and badge(board) == 1
+        assert the_alert(w.elder, AlertKind.OVERDUE).level == AlertLevel.URGENT
 
 
 def test_several_alerts_are_taken_on_with_one_button(app):

@@ -161,7 +161,7 @@ def test_repeated_headers_are_listed_as_ignored():
 
 def test_door_notes_and_reasons_keep_no_control_characters(app):
     from carevisits.alerts.forms import NoteForm, ResolveForm
-    from carevisits.requests import RaiseForm
+    from carevisits.forms import RaiseForm
     from carevisits.scan.forms import CorrectionForm, ElderRecordForm, VoidForm
     cases = [(NoteForm, "note"), (ResolveForm, "note"), (CorrectionForm, "reason"),
              (VoidForm, "reason"), (ElderRecordForm, "notes"), (RaiseForm, "description")]

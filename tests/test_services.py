@@ -19,6 +19,7 @@ from carevisits.models import (
     Alert,
     AlertKind,
     AlertStatus,
+    AuditEvent,
     Delivery,
     Frequency,
     MenuEntry,
@@ -801,3 +802,89 @@ def test_exports_have_chinese_file_names(client, exported):
             response = client.get(f"/coordinator/exports/{what}.{fmt}?month={month}")
             disposition = response.headers["Content-Disposition"]
             assert f"filename*=UTF-8''{quote(f'{name}-{month}.{fmt}')}" in disposition
+
+
+# --- what each change writes to the audit log ----------------------------------------------
+
+def audit_trail(after: int = 0) -> list[tuple]:
+    """(action, subject type, subject id, actor id) of the audit events after an id, in order."""
+    return [(e.action, e.subject_type, e.subject_id, e.actor_id) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id))]
+
+
+def last_audit_id() -> int:
+    """The newest audit event's id, as committed by the requests so far."""
+    db.session.rollback()  # end this session's snapshot
+    return db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
+
+
+def test_each_catalogue_change_writes_one_audit_event(client, world, catalogue):
+    login(client, world.coordinator)
+    start = last_audit_id()
+    walk = {"name": "陪同散步", "category": "精神慰藉", "unit": "次", "place": "door"}
+    assert client.post("/coordinator/services", data=walk).status_code == 302
+    added = latest(ServiceItem).id
+    refused = client.post("/coordinator/services", data=walk)
+    assert refused.status_code == 422  # nothing recorded for a refused name
+    assert client.post(f"/coordinator/services/{added}/retire").status_code == 302  # unused
+    assert client.post(f"/coordinator/services/{item_id('理发')}/retire").status_code == 403
+    db.session.rollback()
+    assert audit_trail(start) == [
+        ("service.create", "service_item", added, world.coordinator.id),
+        ("service.delete", "service_item", added, world.coordinator.id)]
+
+    login(client, world.worker)
+    assert put_on_menu(client, world.h1.elders[0].id, "量血压", "every_visit").status_code == 302
+    login(client, world.admin)
+    start = last_audit_id()
+    for _ in range(2):
+        assert client.post(f"/coordinator/services/{item_id('量血压')}/retire").status_code == 302
+    db.session.rollback()
+    assert audit_trail(start) == [
+        ("service.retire", "service_item", item_id("量血压"), world.admin.id),
+        ("service.restore", "service_item", item_id("量血压"), world.admin.id)]
+
+
+def test_each_menu_change_writes_one_audit_event(client, world, catalogue):
+    elder = world.h1.elders[0]
+    login(client, world.worker)
+    start = last_audit_id()
+    assert put_on_menu(client, elder.id, "助餐", "every_visit").status_code == 302
+    assert put_on_menu(client, elder.id, "助餐", "weekly").status_code == 302  # replaces it
+    entry = latest(MenuEntry)
+    assert client.post(f"/elders/{elder.id}/menu/{entry.id}/end").status_code == 302
+    db.session.rollback()
+    assert audit_trail(start) == [("menu.add", "elder", elder.id, world.worker.id)] * 2 + [
+        ("menu.end", "elder", elder.id, world.worker.id)]
+
+
+def test_each_request_change_writes_one_audit_event(client, world):
+    elder = world.h1.elders[0]
+    login(client, world.worker)
+    start = last_audit_id()
+    refused = client.post(f"/requests/elders/{elder.id}", data={
+        "kind": "生活照料", "request_class": "small", "description": "   "})
+    assert refused.status_code == 302 and count(ServiceRequest) == 0
+    assert client.post(f"/requests/elders/{elder.id}", data={
+        "kind": "生活照料", "request_class": "small", "description": "换灯泡"}).status_code == 302
+    r = latest(ServiceRequest)
+    assert set_status(client, r.id, "closed").status_code == 422  # not from open
+    assert set_status(client, r.id, "resolved", "已换好").status_code == 302
+    db.session.rollback()
+    assert audit_trail(start) == [("request.create", "request", r.id, world.worker.id),
+                                  ("request.status", "request", r.id, world.worker.id)]
+    assert latest(AuditEvent).details == {"status": "resolved"}
+
+
+def test_each_office_export_writes_one_audit_event(client, world):
+    login(client, world.coordinator)
+    start = last_audit_id()
+    month = this_month()
+    for what in ("deliveries", "requests", "volunteer-hours"):
+        assert client.get(f"/coordinator/exports/{what}.csv?month={month}").status_code == 200
+    assert client.get(f"/coordinator/exports/visits.csv?month={month}").status_code == 404
+    db.session.rollback()
+    assert audit_trail(start) == [("export", what, None, world.coordinator.id)
+                                  for what in ("deliveries", "requests", "volunteer-hours")]
+    assert latest(AuditEvent).details == {"month": month, "rows": 0, "format": "csv"}
+

@@ -37,7 +37,7 @@ from carevisits.models import (
     VolunteerStatus,
 )
 from carevisits.models.base import local_today, utcnow
-from carevisits.services import alerts, family, menus, volunteers
+from carevisits.services import alerts, family, menus, rosters, volunteer_hours, volunteer_signups
 from carevisits.services.checkin import CheckInError, ElderRecordInput, record_visit
 from carevisits.services.exports import Month
 from tests import factories
@@ -104,11 +104,11 @@ def new_volunteer(username: str, community=None, status=VolunteerStatus.APPROVED
 def make_roster(world, *households, **settings) -> Roster:
     """A roster of the households' community, saved by the admin through the service."""
     reread()
-    data = volunteers.RosterInput(
+    data = rosters.RosterInput(
         name="周六上午组", community=households[0].grid.community, weekday=5,
         start_time=time(9, 30), visit_minutes=30, capacity=4, allow_observations=False,
         open=True, household_ids=[h.id for h in households])
-    roster = volunteers.save_roster(None, replace(data, **settings), world.admin)
+    roster = rosters.save_roster(None, replace(data, **settings), world.admin)
     db.session.commit()
     return roster
 
@@ -117,13 +117,13 @@ def join(world, user, roster, *, approve=True) -> RosterMember:
     """The volunteer (signed up and approved in the roster's community) applies; approved
     by the admin unless ``approve=False``."""
     reread()
-    if volunteers.profile_of(user) is None:
+    if volunteer_signups.profile_of(user) is None:
         db.session.add(VolunteerProfile(user=user, community=roster.community,
                                         status=VolunteerStatus.APPROVED))
         db.session.flush()
-    member = volunteers.apply(roster, user)
+    member = rosters.apply(roster, user)
     if approve:
-        volunteers.decide(member, MemberStatus.APPROVED, world.admin)
+        rosters.decide(member, MemberStatus.APPROVED, world.admin)
     db.session.commit()
     return member
 
@@ -133,9 +133,9 @@ def status_of(model, key):
     return db.session.get(model, key).status
 
 
-def roster_input(roster: Roster) -> volunteers.RosterInput:
+def roster_input(roster: Roster) -> rosters.RosterInput:
     """A roster's settings as they are, to change one."""
-    return volunteers.RosterInput(
+    return rosters.RosterInput(
         name=roster.name, community=roster.community, weekday=roster.weekday,
         start_time=roster.start_time, visit_minutes=roster.visit_minutes,
         capacity=roster.capacity, allow_observations=roster.allow_observations,
@@ -246,7 +246,7 @@ def test_signup_waits_for_the_coordinator_then_the_volunteer_joins_a_roster(app,
     signup = newcomer.post("/volunteer/signup", data={**SIGNUP, "community": str(c1.id)})
     assert signup.status_code == 302 and signup.location.endswith("/volunteer/")
     user = user_named("newvol")
-    profile = volunteers.profile_of(user)
+    profile = volunteer_signups.profile_of(user)
     assert user.role == Role.VOLUNTEER and user.phone == "139 1234 5678"
     assert (profile.status, profile.community_id, profile.availability) == (
         VolunteerStatus.PENDING, c1.id, "周六上午")
@@ -264,7 +264,7 @@ def test_signup_waits_for_the_coordinator_then_the_volunteer_joins_a_roster(app,
     assert status_of(VolunteerProfile, user.id) == VolunteerStatus.PENDING
     assert "张志愿" in text(coordinator.get("/coordinator/volunteers"))
     assert review(coordinator, user, "approve").status_code == 302
-    profile = volunteers.profile_of(user_named("newvol"))
+    profile = volunteer_signups.profile_of(user_named("newvol"))
     assert (profile.status, profile.reviewed_by_id) == (
         VolunteerStatus.APPROVED, world.community_coordinator.id)
 
@@ -336,8 +336,8 @@ def test_the_leader_must_be_an_approved_member(app, world):
                             data=roster_form(roster, leader=str(applicant.user_id)))
     assert "不是有效的选择。" in text(page, 422)  # only approved members are offered
     assert db_leader(roster) is None
-    with pytest.raises(volunteers.VolunteerError):
-        volunteers.save_roster(roster, replace(roster_input(roster), leader_id=applicant.user_id),
+    with pytest.raises(rosters.RosterError):
+        rosters.save_roster(roster, replace(roster_input(roster), leader_id=applicant.user_id),
                                world.admin)
     reread()
 
@@ -361,12 +361,12 @@ def test_a_roster_may_not_include_another_communitys_households(app, world):
     text(page, 422)
     assert count(Roster) == 0
     reread()
-    with pytest.raises(volunteers.VolunteerError, match="排班的住户必须在本社区内"):
+    with pytest.raises(rosters.RosterError, match="排班的住户必须在本社区内"):
         make_roster(world, world.h1, world.h3, name="甲社区混合组")  # the service, as the admin
     reread()
     roster = make_roster(world, world.h1)
-    with pytest.raises(volunteers.VolunteerError):
-        volunteers.save_roster(roster, replace(roster_input(roster),
+    with pytest.raises(rosters.RosterError):
+        rosters.save_roster(roster, replace(roster_input(roster),
                                                household_ids=[world.h1.id, world.h3.id]),
                                world.coordinator)
     reread()
@@ -382,7 +382,7 @@ def test_the_leader_sees_every_phone_and_members_the_leaders(app, world):
         db.session.commit()
         join(world, user, roster)
     roster = db.session.get(Roster, roster.id)
-    volunteers.save_roster(roster, replace(roster_input(roster), leader_id=leader.id),
+    rosters.save_roster(roster, replace(roster_input(roster), leader_id=leader.id),
                            world.admin)
     db.session.commit()
     page = f"/volunteer/rosters/{roster.id}"
@@ -558,7 +558,7 @@ def test_a_visit_outside_the_rosters_day_and_hours_is_flagged_for_the_leader(app
     leader = join(world, world.volunteer, roster)
     member = join(world, new_volunteer("vol-b", world.communities[0]), roster)
     reread()
-    volunteers.save_roster(db.session.get(Roster, roster.id), replace(
+    rosters.save_roster(db.session.get(Roster, roster.id), replace(
         roster_input(db.session.get(Roster, roster.id)), leader_id=leader.user_id), world.admin)
     db.session.commit()
     clock.set(datetime(2026, 11, 21, 10, 15, tzinfo=SHANGHAI))  # Saturday, on time
@@ -580,6 +580,24 @@ def test_a_visit_outside_the_rosters_day_and_hours_is_flagged_for_the_leader(app
     coordinator = text(signed_in(app, world.community_coordinator).get(
         f"/coordinator/rosters/{roster.id}"))
     assert coordinator.count("不在排班的日子或时段") == 1
+
+
+def test_a_household_on_two_rosters_is_visited_for_the_one_meeting_today(app, world, clock):
+    # 周六上午组 meets on Saturdays, 周一下午组 (made later) on Mondays; both visit h1.
+    saturday = make_roster(world, world.h1)
+    monday = make_roster(world, world.h1, name="周一下午组", weekday=0, start_time=time(14))
+    join(world, world.volunteer, saturday)
+    join(world, world.volunteer, monday)
+    volunteer = signed_in(app, world.volunteer)
+    # On a Wednesday neither meets: the visit counts for the first made.
+    assert clock().astimezone(SHANGHAI).weekday() == 2
+    assert check_in(volunteer, world.h1, "two-rosters-visit-01").status_code == 302
+    reread()
+    assert latest(Visit).roster_id == saturday.id
+    clock.set(datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI))  # a Monday
+    assert "周六上午组" not in assert_form(volunteer, world.h1, monday)
+    clock.set(datetime(2026, 11, 21, 9, 30, tzinfo=SHANGHAI))  # a Saturday
+    assert "周一下午组" not in assert_form(volunteer, world.h1, saturday)
 
 
 def test_minutes_out_of_range_are_refused(app, world):
@@ -661,7 +679,7 @@ def record(visitor, household, key, roster, minutes) -> Visit:
 def totals(actor, month) -> dict[str, tuple[int, int]]:
     reread()
     return {line.user.username: (line.visits, line.minutes)
-            for line in volunteers.monthly_hours(actor, month, local_zone())}
+            for line in volunteer_hours.monthly_hours(actor, month, local_zone())}
 
 
 def test_monthly_hours_sum_entered_and_default_minutes_per_month(hours):

@@ -7,11 +7,10 @@ from sqlalchemy import select
 
 from carevisits.access import admin_required
 from carevisits.admin.forms import UserForm, area_choices, area_value, parse_area
-from carevisits.auth import throttle
 from carevisits.extensions import db
 from carevisits.models import Role, User
 from carevisits.paging import paginate
-from carevisits.services import accounts, audit
+from carevisits.services import accounts, unlocks
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,10 +70,10 @@ def edit_user(user_id: int):
 @admin_required
 def unlock_user(user_id: int):
     """Forget the account's failed sign-ins, so that it can sign in from any browser again
-    (the owner's way in when guessing has locked new browsers out: auth/throttle.py)."""
+    (the owner's way in when guessing has locked new browsers out: carevisits/throttle.py,
+    services/unlocks.py)."""
     user = db.session.get(User, user_id) or abort(404)
-    throttle.unlock(user.username)
-    audit.record(current_user, "user.unlock", "user", user.id)
+    unlocks.unlock(current_user, user)
     db.session.commit()
     flash(_l("Failed sign-ins of %(username)s are forgotten: the account can sign in from "
              "any browser again.", username=user.username), "info")

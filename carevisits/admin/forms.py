@@ -6,9 +6,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from carevisits import labels
-from carevisits.auth import username_field
 from carevisits.extensions import db
-from carevisits.forms import TextForm
+from carevisits.forms import TextForm, username_field
 from carevisits.models import Community, Grid, Role, Street
 from carevisits.paging import record_id
 from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope

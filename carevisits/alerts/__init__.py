@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from carevisits import labels
-from carevisits.access import roles_required, staff_required
+from carevisits.access import coordinator_required, staff_required
 from carevisits.alerts.forms import (
     AcknowledgeForm,
     ChannelForm,
@@ -22,7 +22,6 @@ from carevisits.models import (
     AlertLevel,
     AlertStatus,
     ChannelKind,
-    DeliveryStatus,
     Grid,
     Household,
     Notification,
@@ -31,12 +30,11 @@ from carevisits.models import (
 )
 from carevisits.models.base import local_today, utcnow
 from carevisits.paging import paginate
-from carevisits.services import alerts, audit, contacts, notify, schedule
+from carevisits.services import alerts, contacts, notify, schedule
 from carevisits.services.elder_list import workers_of
 from carevisits.services.scope import area_options
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
-coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)
 STATUS_FILTERS = {"open": alerts.UNRESOLVED, "resolved": (AlertStatus.RESOLVED,)}
 
 
@@ -59,8 +57,7 @@ def board():
             Grid.community_id == int(args["community"][2:]))))
     page = paginate(alerts.for_board(query), 50)
     workers = workers_of({a.elder.household.grid_id for a in page.items}, local_today())
-    failed = (db.session.scalars(notify.failed_notifications(current_user).limit(20)).all()
-              if current_user.role != Role.GRID_WORKER else [])
+    failed = db.session.scalars(notify.failed_notifications(current_user).limit(20)).all()
     errors = {n.id: notify.error_shown_to(current_user, n) for n in failed}
     return render_template("alerts/board.html", page=page, communities=communities,
                            failed=failed, errors=errors, args=args, now=utcnow(),
@@ -179,11 +176,7 @@ def save_policy(street_id: int):
     form = _policy_form(street_id)
     if not form.validate_on_submit():
         return _settings_page(policy_forms={street_id: form}, status=422)
-    for level, (interval, grace) in form.values().items():
-        schedule.set_policy(street_id, level, interval, grace)
-    contacts.set_phone_policy(street_id, form.phone_values())
-    audit.record(current_user, "policy.update", "street", street_id,
-                 phone_counts={k.value: v for k, v in form.phone_values().items()})
+    contacts.save_street_policy(current_user, street_id, form.values(), form.phone_values())
     db.session.commit()
     flash(_l("Visit policy saved; every elder's schedule was updated."), "info")
     return redirect(url_for("alerts.settings"))
@@ -196,10 +189,8 @@ def add_channel():
     form = _channel_form()
     if not form.validate_on_submit():
         return _settings_page(channel_form=form, status=422)
-    channel = NotificationChannel(community_id=int(form.community.data[2:]),
-                                  kind=ChannelKind(form.kind.data), target=form.target.data)
-    db.session.add(channel)
-    audit.record(current_user, "channel.create", "community", channel.community_id)
+    notify.add_channel(current_user, int(form.community.data[2:]), ChannelKind(form.kind.data),
+                       form.target.data)
     db.session.commit()
     flash(_l("Channel added."), "info")
     return redirect(url_for("alerts.settings"))
@@ -212,8 +203,7 @@ def remove_channel(channel_id: int):
     channel = db.session.get(NotificationChannel, channel_id)
     if channel is None or f"c:{channel.community_id}" not in area_options(current_user):
         abort(404)
-    channel.active = False
-    audit.record(current_user, "channel.remove", "community", channel.community_id)
+    notify.remove_channel(current_user, channel)
     db.session.commit()
     return redirect(url_for("alerts.settings"))
 
@@ -226,7 +216,6 @@ def retry_notification(notification_id: int):
                              .where(Notification.id == notification_id))
     if note is None:
         abort(404)
-    note.status, note.next_attempt_at = DeliveryStatus.PENDING, utcnow()
-    db.session.info[notify.PENDING_FLAG] = True
+    notify.send_again(note)
     db.session.commit()
     return redirect(url_for("alerts.board"))

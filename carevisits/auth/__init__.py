@@ -4,7 +4,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -16,17 +15,17 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length
 
-from carevisits.auth import throttle
-from carevisits.extensions import db, limiter
+from carevisits import throttle
+from carevisits.access import NEXT_KEY
+from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.i18n import LOCALES, remember_language
 from carevisits.models import Role
-from carevisits.services import accounts, audit
+from carevisits.services import accounts
 
 bp = Blueprint("auth", __name__)
-NEXT_KEY = "next_path"
 
 
 class LoginForm(TextForm):
@@ -36,40 +35,6 @@ class LoginForm(TextForm):
         DataRequired(_l("Enter your username.")), Length(max=40)])
     password = PasswordField(_l("Password"), validators=[
         InputRequired(_l("Enter your password.")), Length(max=200)])
-
-
-def username_field() -> StringField:
-    """A new account's username: what people type to sign in."""
-    return StringField(_l("Username"), validators=[
-        DataRequired(_l("Enter a username.")),
-        Regexp(r"^[A-Za-z0-9_.-]{3,40}$",
-               message=_l("3 to 40 letters, digits, dots, dashes or underscores."))])
-
-
-def phone_field() -> StringField:
-    """A phone number the community can call, required."""
-    return StringField(_l("Phone"), validators=[
-        DataRequired(_l("Enter a phone number the coordinator can call.")),
-        Regexp(r"^[0-9+ -]{5,30}$", message=_l("Enter a phone number in digits."))])
-
-
-class SignUpForm(TextForm):
-    """A new account of one's own: the fields volunteers and family members share."""
-
-    username = username_field()
-    display_name = StringField(_l("Your name"), validators=[
-        DataRequired(_l("Enter a name.")), Length(max=40)])
-    phone = phone_field()
-    password = PasswordField(_l("Password"), validators=[
-        InputRequired(_l("Choose a password.")),
-        Length(min=accounts.MIN_PASSWORD_LENGTH, max=200,
-               message=_l("At least %(min)d characters."))])
-    confirm = PasswordField(_l("Password again"), validators=[
-        EqualTo("password", message=_l("The two passwords differ."))])
-
-
-# Self sign-up is open to anyone: a limit per address keeps scripts from filling the table.
-signup_limit = limiter.limit(lambda: current_app.config["SIGNUPS_PER_ADDRESS"], methods=["POST"])
 
 
 def safe_next(path: str | None) -> str | None:
@@ -95,7 +60,7 @@ def home_for(user) -> str:
 
 def _refused_sign_in(refusal):
     """The sign-in page again, status 429, saying how long to wait and how the owner gets in
-    now (carevisits/auth/throttle.py)."""
+    now (carevisits/throttle.py)."""
     minutes = throttle.minutes_until(refusal)
     if throttle.is_untrusted():
         flash(_l("Too many failed sign-ins. This browser can try again in %(minutes)d minutes. "
@@ -114,10 +79,9 @@ def login():
     """Sign in, then go back to the door or page that asked for it."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data)
+        user = accounts.sign_in(form.username.data, form.password.data)
         if user is not None:
             login_user(user)
-            audit.record(user, "auth.login", "user", user.id)
             db.session.commit()
             target = safe_next(session.pop(NEXT_KEY, None) or request.args.get("next"))
             return redirect(target or home_for(user))
@@ -139,8 +103,7 @@ def _invite_code() -> str:
 def logout():
     """Sign out everywhere: every session of this user, copied cookies included, ends."""
     # CSRFProtect has already refused a POST without a valid token.
-    accounts.end_all_sessions(current_user)
-    audit.record(current_user, "auth.logout", "user", current_user.id)
+    accounts.sign_out(current_user)
     db.session.commit()
     logout_user()
     session.clear()

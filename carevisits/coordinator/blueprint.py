@@ -1,15 +1,13 @@
-"""The coordinators' blueprint, shared by its page modules."""
+"""The coordinators' blueprint, shared by its page modules (who may open them:
+carevisits.access.coordinator_required)."""
 
 from flask import Blueprint, abort, request
 
-from carevisits.access import roles_required
 from carevisits.i18n import local_zone
-from carevisits.models import Role
 from carevisits.models.base import utcnow
 from carevisits.services import exports
 
 bp = Blueprint("coordinator", __name__, url_prefix="/coordinator")
-coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)
 
 
 def month_param() -> exports.Month:

@@ -9,7 +9,7 @@ from carevisits import labels
 from carevisits.forms import TextForm, WholeNumberField
 from carevisits.models import MemberStatus
 from carevisits.services.checkin import VISIT_MINUTES_RANGE
-from carevisits.services.volunteers import CAPACITY_RANGE, RosterInput
+from carevisits.services.rosters import CAPACITY_RANGE, RosterInput
 
 
 class ReviewForm(TextForm):

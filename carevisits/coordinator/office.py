@@ -8,18 +8,16 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from carevisits import labels
-from carevisits.coordinator.blueprint import bp, coordinator_required, month_param
+from carevisits.access import coordinator_required
+from carevisits.coordinator.blueprint import bp, month_param
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
 from carevisits.models import ServiceItem, ServicePlace
 from carevisits.responses import spreadsheet
-from carevisits.services import audit, exports, menus, volunteers
-
-EXPORTS = {"deliveries": (exports.delivery_rows, "服务记录"),
-           "requests": (exports.request_rows, "诉求记录"),
-           "volunteer-hours": (volunteers.hours_rows, "志愿服务时长")}
+from carevisits.services import exports, menus
+from carevisits.services.monthly_exports import EXPORTS, monthly_export
 
 
 class ItemForm(TextForm):
@@ -44,14 +42,12 @@ def services():
         abort(403)
     if form.validate_on_submit():
         try:
-            item = menus.add_item(current_user, name=form.name.data, category=form.category.data,
-                                  unit=form.unit.data, place=ServicePlace(form.place.data))
+            menus.add_item(current_user, name=form.name.data, category=form.category.data,
+                           unit=form.unit.data, place=ServicePlace(form.place.data))
         except menus.MenuError as err:
             db.session.rollback()
             form.name.errors = [str(err)]
         else:
-            audit.record(current_user, "service.create", "service_item", item.id,
-                         name=item.name, street_id=item.street_id)
             db.session.commit()
             flash(_l("Service added."), "info")
             return redirect(url_for("coordinator.services"))
@@ -67,10 +63,10 @@ def retire(item_id: int):
     street's service is not found; a shared one is for admins only."""
     item = db.session.scalar(select(ServiceItem).where(
         ServiceItem.id == item_id, menus.catalogue_scope(current_user))) or abort(404)
-    if not menus.may_change(current_user, item):
+    try:
+        menus.retire_or_delete(current_user, item)
+    except menus.MenuError:
         abort(403)
-    done = menus.retire_or_delete(item)
-    audit.record(current_user, f"service.{done}", "service_item", item_id)
     db.session.commit()
     return redirect(url_for("coordinator.services"))
 
@@ -92,9 +88,6 @@ def export(what: str, fmt: str):
     if what not in EXPORTS or fmt not in ("csv", "xlsx"):
         abort(404)
     month = month_param()
-    rows_for, title = EXPORTS[what]
-    header, rows = rows_for(current_user, month, local_zone())
-    audit.record(current_user, "export", what, None, month=str(month), rows=len(rows),
-                 format=fmt)
+    header, rows, title = monthly_export(current_user, what, month, local_zone(), fmt)
     db.session.commit()
     return spreadsheet(header, rows, title=title, filename=f"{title}-{month}.{fmt}")

@@ -3,34 +3,31 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from carevisits import labels
-from carevisits.coordinator.blueprint import bp, coordinator_required, month_param
+from carevisits.access import coordinator_required
+from carevisits.coordinator.blueprint import bp, month_param
 from carevisits.coordinator.forms import MemberDecisionForm, ReviewForm, RosterForm
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Community, MemberStatus, Roster, RosterMember, VolunteerStatus
 from carevisits.models.base import utcnow
 from carevisits.paging import record_id
-from carevisits.services import roster_times, volunteers
-from carevisits.services.scope import community_scope, managed_communities
+from carevisits.services import roster_times, rosters, volunteer_signups
+from carevisits.services.scope import managed_communities
+from carevisits.services.volunteer_hours import monthly_hours
 
 
 @bp.get("/volunteers")
 @coordinator_required
 def volunteers_page():
     """Sign-ups waiting for an answer, applications to rosters, and the rosters."""
-    profiles = db.session.scalars(volunteers.signups(current_user)).all()
-    applications = db.session.scalars(
-        select(RosterMember).join(Roster).join(Community)
-        .where(community_scope(current_user), RosterMember.status == MemberStatus.APPLIED)
-        .order_by(RosterMember.applied_at)).all()
+    profiles = db.session.scalars(volunteer_signups.signups(current_user)).all()
     return render_template(
-        "coordinator/volunteers.html", applications=applications,
+        "coordinator/volunteers.html", applications=rosters.applications(current_user),
         pending=[p for p in profiles if p.status == VolunteerStatus.PENDING],
         others=[p for p in profiles if p.status != VolunteerStatus.PENDING],
-        rosters=db.session.scalars(volunteers.managed_rosters(current_user)).all(),
+        rosters=db.session.scalars(rosters.managed_rosters(current_user)).all(),
         communities=managed_communities(current_user), form=ReviewForm())
 
 
@@ -38,12 +35,12 @@ def volunteers_page():
 @coordinator_required
 def review_volunteer(user_id: int):
     """Approve or decline a sign-up."""
-    profile = volunteers.managed_profile(current_user, user_id) or abort(404)
+    profile = volunteer_signups.managed_profile(current_user, user_id) or abort(404)
     form = ReviewForm()
     if not form.validate():
         abort(400)
-    volunteers.review(profile, approve=form.decision.data == "approve", actor=current_user,
-                      note=form.note.data or "")
+    volunteer_signups.review(profile, approve=form.decision.data == "approve",
+                             actor=current_user, note=form.note.data or "")
     db.session.commit()
     flash(_l("%(name)s: %(status)s.", name=profile.user.display_name,
              status=_l("approved") if profile.status == VolunteerStatus.APPROVED
@@ -69,26 +66,26 @@ def new_roster():
 @coordinator_required
 def roster(roster_id: int):
     """Change a roster; approve, decline or remove its volunteers."""
-    found = volunteers.managed_roster(current_user, roster_id) or abort(404)
+    found = rosters.managed_roster(current_user, roster_id) or abort(404)
     return _roster_form(found, found.community)
 
 
 def _roster_form(roster: Roster | None, community: Community):
     form = RosterForm(obj=roster)
-    members = volunteers.approved_members(roster) if roster else []
+    members = rosters.approved_members(roster) if roster else []
     form.leader.choices = labels.as_choices(
         {"": "—", **{m.user_id: m.user.display_name for m in members}})
     form.households.choices = labels.as_choices(
         {h.id: " · ".join([h.grid.name, h.full_address, *(e.name for e in h.elders if e.active)])
-         for h in volunteers.community_households(community)})
+         for h in rosters.community_households(community)})
     if roster is not None and not form.is_submitted():
         form.leader.data = str(roster.leader_id or "")
         form.households.data = [h.id for h in roster.households]
     error = None
     if form.validate_on_submit():
         try:
-            saved = volunteers.save_roster(roster, form.to_input(community), current_user)
-        except volunteers.VolunteerError as err:
+            saved = rosters.save_roster(roster, form.to_input(community), current_user)
+        except rosters.RosterError as err:
             db.session.rollback()
             error = str(err)
         else:
@@ -105,7 +102,7 @@ def _roster_form(roster: Roster | None, community: Community):
 @coordinator_required
 def decide_member(roster_id: int, member_id: int):
     """Approve, decline or remove one volunteer of a roster."""
-    found = volunteers.managed_roster(current_user, roster_id) or abort(404)
+    found = rosters.managed_roster(current_user, roster_id) or abort(404)
     member = db.session.get(RosterMember, member_id)
     if member is None or member.roster_id != found.id:
         abort(404)
@@ -113,8 +110,8 @@ def decide_member(roster_id: int, member_id: int):
     if not form.validate():
         abort(400)
     try:
-        volunteers.decide(member, MemberStatus(form.decision.data), current_user)
-    except volunteers.VolunteerError as err:
+        rosters.decide(member, MemberStatus(form.decision.data), current_user)
+    except rosters.RosterError as err:
         db.session.rollback()
         flash(str(err), "error")
     else:
@@ -136,4 +133,4 @@ def volunteer_hours():
     """Each volunteer's visits and hours in a month, with the exports."""
     month = month_param()
     return render_template("coordinator/hours.html", month=month,
-                           lines=volunteers.monthly_hours(current_user, month, local_zone()))
+                           lines=monthly_hours(current_user, month, local_zone()))

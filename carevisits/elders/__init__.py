@@ -8,10 +8,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from carevisits import labels
-from carevisits.access import roles_required, staff_required
+from carevisits.access import coordinator_required, staff_required
 from carevisits.database import takes_write_lock
 from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm, PhoneForm
 from carevisits.extensions import db
+from carevisits.forms import RaiseForm
 from carevisits.i18n import local_date, local_zone
 from carevisits.models import (
     Alert,
@@ -20,23 +21,20 @@ from carevisits.models import (
     Frequency,
     MenuEntry,
     Outcome,
-    Role,
     ServiceItem,
     ServiceRequest,
 )
 from carevisits.models.base import utcnow
 from carevisits.paging import paginate
-from carevisits.requests import RaiseForm
 from carevisits.services import (
-    audit,
     checkin,
     contacts,
     elder_list,
     family,
     menus,
-    schedule,
-    volunteers,
+    rosters,
 )
+from carevisits.services import elders as elder_service
 from carevisits.services.elder_list import ElderFilter, register_query, workers_of
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import area_options, can_see_household
@@ -66,7 +64,7 @@ def detail(elder_id: int):
     """An elder's profile and visit history, newest first; each view is audited."""
     elder = _elder_in_scope(elder_id)
     history = paginate(elder_history(elder), current_app.config["PAGE_SIZE"])
-    audit.record(current_user, "elder.view", "elder", elder.id)
+    elder_service.record_view(current_user, elder)
     db.session.commit()
     return _detail_page(elder, history)
 
@@ -103,7 +101,7 @@ def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_
         raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
         family_links=db.session.scalars(select(FamilyLink).where(
             FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
-        rosters=volunteers.rosters_visiting(elder.household),
+        rosters=rosters.rosters_visiting(elder.household),
         pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
             days=elder.visit_interval_days)), status
 
@@ -155,9 +153,8 @@ def pause(elder_id: int):
     if valid and form.until.data < today:
         form.until.errors, valid = [_l("The end date is in the past.")], False
     if valid:
-        schedule.pause(elder, reason=form.reason.data, expected_end=form.until.data,
-                       actor=current_user, today=today)
-        audit.record(current_user, "elder.pause", "elder", elder.id)
+        elder_service.pause_visits(elder, reason=form.reason.data, until=form.until.data,
+                                   actor=current_user, today=today)
         db.session.commit()
         flash(_l("Visits paused."), "info")
         return redirect(url_for("elders.detail", elder_id=elder.id))
@@ -169,22 +166,19 @@ def pause(elder_id: int):
 def resume(elder_id: int):
     """The elder is back: visits are due again from now."""
     elder = _elder_in_scope(elder_id)
-    schedule.end_pause(elder, utcnow())
-    audit.record(current_user, "elder.resume", "elder", elder.id)
+    elder_service.resume_visits(elder, actor=current_user, now=utcnow())
     db.session.commit()
     return redirect(url_for("elders.detail", elder_id=elder.id))
 
 
 @bp.post("/<int:elder_id>/interval")
-@roles_required(Role.ADMIN, Role.COORDINATOR)
+@coordinator_required
 def interval(elder_id: int):
     """Visit this elder more or less often than the care level says."""
     elder, form = _elder_in_scope(elder_id), IntervalForm()
     if not form.validate_on_submit():
         return _detail_page(elder, interval_form=form, status=422)
-    elder.visit_interval_days = form.days.data
-    schedule.refresh([elder])
-    audit.record(current_user, "elder.interval", "elder", elder.id, days=form.days.data)
+    elder_service.set_interval(elder, days=form.days.data, actor=current_user)
     db.session.commit()
     flash(_l("Visit interval saved."), "info")
     return redirect(url_for("elders.detail", elder_id=elder.id))
@@ -206,7 +200,6 @@ def add_service(elder_id: int):
             db.session.rollback()
             form.item.errors = [str(err)]
         else:
-            audit.record(current_user, "menu.add", "elder", elder.id, item=item.name)
             db.session.commit()
             flash(_l("Service added to the menu."), "info")
             return redirect(url_for("elders.detail", elder_id=elder.id))
@@ -222,7 +215,6 @@ def end_service(elder_id: int, entry_id: int):
     if entry is None or entry.elder_id != elder.id:
         abort(404)
     menus.end_entry(entry, current_user)
-    audit.record(current_user, "menu.end", "elder", elder.id, item=entry.item.name)
     db.session.commit()
     return redirect(url_for("elders.detail", elder_id=elder.id))
 

@@ -13,18 +13,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carevisits import labels, responses
-from carevisits.access import roles_required
+from carevisits.access import coordinator_required
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
-from carevisits.models import Grid, Household, JobStatus, PrintJob, Role
+from carevisits.models import Grid, Household, JobStatus, PrintJob
 from carevisits.models.base import utcnow
 from carevisits.paging import paginate
 from carevisits.printing.forms import AreaPrintForm, HouseholdPrintForm
-from carevisits.services import audit, printjobs
+from carevisits.services import printjobs
 from carevisits.services.scope import area_households, area_options, scoped_households
 
 bp = Blueprint("printing", __name__, url_prefix="/printing")
-coordinator_required = roles_required(Role.ADMIN, Role.COORDINATOR)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -114,9 +113,9 @@ def download(job_id: int):
     job = _visible_job(job_id)
     if job.status != JobStatus.DONE:
         abort(404)
-    audit.record(current_user, "print.download", "print_job", job.id)
+    pdf = printjobs.download(current_user, job)
     db.session.commit()
-    return responses.download(job.pdf, f"门卡-{job.scope_label}-{job.id}.pdf",
+    return responses.download(pdf, f"门卡-{job.scope_label}-{job.id}.pdf",
                               mimetype="application/pdf")
 
 

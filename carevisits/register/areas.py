@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from carevisits.access import admin_required
+from carevisits.access import admin_required, coordinator_required
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, GridAssignment, Role, Street, User
 from carevisits.models.base import local_today
@@ -17,7 +17,7 @@ from carevisits.register.area_forms import (
     StreetForm,
     WorkerForm,
 )
-from carevisits.register.blueprint import bp, coordinator_required
+from carevisits.register.blueprint import bp
 from carevisits.services import areas
 from carevisits.services.scope import community_scope
 

@@ -6,10 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from carevisits.access import coordinator_required
 from carevisits.extensions import db
 from carevisits.models import ClosedReason, Elder, Household
 from carevisits.models.base import local_today
-from carevisits.register.blueprint import bp, coordinator_required
+from carevisits.register.blueprint import bp
 from carevisits.register.households import household_in_scope
 from carevisits.register.record_forms import CloseForm, ElderForm, MoveElderForm
 from carevisits.services import doorcodes

@@ -6,15 +6,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from carevisits import labels
-from carevisits.access import staff_required
+from carevisits.access import coordinator_required, staff_required
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import ClosedReason, Grid, Household
 from carevisits.models.base import local_today
 from carevisits.paging import record_id
-from carevisits.register.blueprint import bp, coordinator_required
+from carevisits.register.blueprint import bp
 from carevisits.register.record_forms import CloseForm, GridForm, HouseholdForm, NewHouseholdForm
-from carevisits.services import audit, doorcodes, households
+from carevisits.services import doorcodes, households
 from carevisits.services.scope import area_options, can_see_household
 
 
@@ -73,7 +73,7 @@ def new_household():
 def household(household_id: int):
     """A household: its address, number and card, and its elders (closed ones too)."""
     household = household_in_scope(household_id)
-    audit.record(current_user, "household.view", "household", household.id)
+    households.record_view(current_user, household)
     db.session.commit()
     return render_template("register/household.html", household=household,
                            code=doorcodes.live_code(household))

@@ -15,14 +15,15 @@ from sqlalchemy import select
 from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired, Regexp
 
+from carevisits.access import coordinator_required
 from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.models import Elder, Role, Street
 from carevisits.models.base import local_today, utcnow
-from carevisits.register.blueprint import bp, coordinator_required
+from carevisits.register.blueprint import bp
 from carevisits.responses import download
-from carevisits.services import audit, register_import, register_sheets
+from carevisits.services import register_import, register_sheets
 from carevisits.services.elder_list import ElderFilter, register_query
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -156,8 +157,8 @@ def export(fmt: str):
         abort(404)  # an area outside mine: no file rather than another one
     now = utcnow()
     query = register_query(current_user, chosen, now)
-    rows = register_sheets.export_rows(query.with_only_columns(Elder.id).order_by(None))
-    audit.record(current_user, "register.export", "area", None, rows=len(rows), format=fmt,
-                 **chosen.as_args())
+    body = register_sheets.export_file(current_user,
+                                       query.with_only_columns(Elder.id).order_by(None), fmt,
+                                       chosen.as_args())
     db.session.commit()
-    return download(register_sheets.export_bytes(rows, fmt), f"台账.{fmt}")
+    return download(body, f"台账.{fmt}")

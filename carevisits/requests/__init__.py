@@ -4,13 +4,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import case
-from wtforms import RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length
 
 from carevisits import labels
 from carevisits.access import staff_required
 from carevisits.extensions import db
-from carevisits.forms import TextForm
+from carevisits.forms import RaiseForm, TextForm
 from carevisits.models import (
     OPEN_REQUEST_STATUSES,
     Elder,
@@ -21,44 +21,10 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.paging import paginate
-from carevisits.services import audit, requests
+from carevisits.services import requests
 from carevisits.services.scope import can_see_household
 
 bp = Blueprint("requests", __name__, url_prefix="/requests")
-
-
-class RaiseForm(TextForm):
-    """A request raised on the elder page."""
-
-    kind = SelectField(_l("Kind"), choices=labels.as_choices({k: k for k in requests.KINDS}))
-    request_class = RadioField(_l("How big (7123 rule)"),
-                               choices=labels.as_choices(labels.REQUEST_CLASSES),
-                               default=RequestClass.SMALL.value)
-    description = TextAreaField(_l("What is needed"), validators=[
-        DataRequired(_l("Describe what is needed.")),
-        Length(max=requests.DESCRIPTION_MAX, message=_l("At most %(max)d characters."))])
-
-    def raise_for(self, elder: Elder, source: RequestSource) -> ServiceRequest | None:
-        """Record the request the form describes and commit; flash why not, and None."""
-        problems = [] if self.validate_on_submit() else [
-            m for errors in self.errors.values() for m in errors]
-        if not problems:
-            try:
-                new = requests.raise_request(
-                    elder, kind=self.kind.data, description=self.description.data,
-                    request_class=RequestClass(self.request_class.data), source=source,
-                    actor=current_user)
-            except requests.RequestError as err:
-                db.session.rollback()
-                problems = [str(err)]
-            else:
-                db.session.flush()
-                audit.record(current_user, "request.create", "request", new.id)
-                db.session.commit()
-                return new
-        for message in problems:
-            flash(message, "error")
-        return None
 
 
 class StatusForm(TextForm):
@@ -110,8 +76,6 @@ def detail(request_id: int):
             db.session.rollback()
             flash(str(err), "error")
         else:
-            audit.record(current_user, "request.status", "request", found.id,
-                         status=form.status.data)
             db.session.commit()
             return redirect(url_for("requests.detail", request_id=found.id))
     return _detail_page(found, form=form, status=422 if form.is_submitted() else 200)
@@ -146,12 +110,26 @@ def reclass(request_id: int):
 @bp.post("/elders/<int:elder_id>")
 @staff_required
 def raise_for_elder(elder_id: int):
-    """Raise a request from the elder's page."""
+    """Raise a request from the elder's page; what is wrong goes back there, all at once."""
     elder = db.session.get(Elder, elder_id)
     if elder is None or not can_see_household(current_user, elder.household):
         abort(404)
-    new = RaiseForm().raise_for(elder, RequestSource.ELDER_PAGE)
-    if new is None:
-        return redirect(url_for("elders.detail", elder_id=elder.id))
-    flash(_l("Request recorded."), "info")
-    return redirect(url_for("requests.detail", request_id=new.id))
+    form = RaiseForm()
+    problems = [] if form.validate_on_submit() else [
+        message for errors in form.errors.values() for message in errors]
+    if not problems:
+        try:
+            new = requests.file_request(
+                current_user, elder, kind=form.kind.data, description=form.description.data,
+                request_class=RequestClass(form.request_class.data),
+                source=RequestSource.ELDER_PAGE)
+        except requests.RequestError as err:
+            db.session.rollback()
+            problems = [str(err)]
+        else:
+            db.session.commit()
+            flash(_l("Request recorded."), "info")
+            return redirect(url_for("requests.detail", request_id=new.id))
+    for message in problems:
+        flash(message, "error")
+    return redirect(url_for("elders.detail", elder_id=elder.id))

@@ -11,9 +11,8 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from carevisits.auth import NEXT_KEY
+from carevisits.access import NEXT_KEY
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Household, Mood, Outcome, Role, Visit, VisitMethod
@@ -21,9 +20,9 @@ from carevisits.models.base import utcnow
 from carevisits.scan import corrections
 from carevisits.scan.blueprint import VISITORS, bp, visitor_required
 from carevisits.scan.forms import ElderRecordForm, NumberForm, VisitForm, VoidForm, read_request
-from carevisits.services import alerts, checkin, doorcodes, menus, requests, rounds, volunteers
+from carevisits.services import alerts, checkin, doorcodes, menus, requests, rosters, rounds
 from carevisits.services.corrections import can_change
-from carevisits.services.scope import can_see_household, household_scope
+from carevisits.services.scope import can_see_visit
 
 __all__ = ["bp", "corrections"]
 
@@ -80,8 +79,7 @@ def find_number():
 def visit(visit_id: int):
     """What a visit recorded, with the way back to the round (a volunteer: their own only)."""
     v = db.session.get(Visit, visit_id)
-    if (v is None or not can_see_household(current_user, v.household)
-            or (not current_user.is_staff and v.visitor_id != current_user.id)):
+    if v is None or not can_see_visit(current_user, v):
         abort(404)
     return render_template("scan/visit.html", visit=v, raised=alerts.raised_by_visit(v),
                            ladder=alerts.LADDER, delivered=menus.delivered_at_visits([v.id]),
@@ -91,9 +89,7 @@ def visit(visit_id: int):
 def _household_in_scope(form: NumberForm) -> Household | None:
     """The household with the form's number, if the user may visit it; else the field says
     so (the same words for a number that does not exist and one outside the user's area)."""
-    number = doorcodes.normalise_household_number(form.number.data or "")
-    household = db.session.scalar(select(Household).where(Household.number == number,
-                                                          household_scope(current_user)))
+    household = doorcodes.household_by_number(current_user, form.number.data or "")
     if household is None:
         form.number.errors = [str(_l("No household with this number was found in your area. "
                                      "Check the number on the card."))]
@@ -114,7 +110,7 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     today = now.astimezone(local_zone()).date()
     roster = None
     if current_user.role == Role.VOLUNTEER:
-        roster = volunteers.roster_for_visit(current_user, household, today)
+        roster = rosters.roster_for_visit(current_user, household, today)
     elders = [e for e in household.elders if e.active]
     readings = roster is None or roster.allow_observations
     services = {e.id: menus.due_services(e, now, today, readings=readings) for e in elders}

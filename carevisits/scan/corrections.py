@@ -11,15 +11,14 @@ from carevisits.models.base import local_today, utcnow
 from carevisits.scan.blueprint import bp, visitor_required
 from carevisits.scan.forms import CorrectionForm, ElderRecordForm, VoidForm
 from carevisits.services import checkin, contacts, corrections, menus
-from carevisits.services.scope import can_see_household
+from carevisits.services.scope import can_see_visit
 
 
 def _changeable_visit(visit_id: int) -> Visit:
     """The visit, if the user may correct or void it now; 404 if they may not see it, 403
     if they see it but may not change it (a day has passed, someone else's visit)."""
     visit = db.session.get(Visit, visit_id)
-    if (visit is None or not can_see_household(current_user, visit.household)
-            or (not current_user.is_staff and visit.visitor_id != current_user.id)):
+    if visit is None or not can_see_visit(current_user, visit):
         abort(404)
     if not corrections.can_change(current_user, visit, utcnow()):
         abort(403)

@@ -52,6 +52,22 @@ def end_all_sessions(user: User) -> None:
     user.session_version += 1
 
 
+def sign_in(username: str, password: str) -> User | None:
+    """The active user with these credentials (None: refused); a sign-in is audited as
+    ``auth.login``."""
+    user = authenticate(username, password)
+    if user is not None:
+        audit.record(user, "auth.login", "user", user.id)
+    return user
+
+
+def sign_out(user: User) -> None:
+    """Sign the user out everywhere (every session ends, copied cookies too); audited as
+    ``auth.logout``."""
+    end_all_sessions(user)
+    audit.record(user, "auth.logout", "user", user.id)
+
+
 def scope_problems(role: Role, scope: Scope) -> list:
     """Why the scope does not fit the role (empty: it fits)."""
     if role == Role.GRID_WORKER and scope.grid is None:
@@ -113,6 +129,24 @@ def create_user(*, actor: User | None, username: str, display_name: str, passwor
     db.session.flush()
     audit.record(actor, "user.create", "user", user.id, role=role.value)
     return user
+
+
+# The roles anyone may give themselves at a sign-up page; every other account is an admin's.
+SELF_SIGN_UP_ROLES = frozenset({Role.VOLUNTEER, Role.FAMILY})
+
+
+def sign_up(*, role: Role, username: str, display_name: str, phone: str,
+            password: str) -> User:
+    """An account of one's own, the one self-sign-up path (volunteers, family members): no
+    area, no actor, a phone number the community can call. The caller completes it in the
+    same transaction (a volunteer's sign-up, a family member's invite) and rolls both back
+    when either fails, so a refused sign-up leaves no account behind."""
+    if role not in SELF_SIGN_UP_ROLES:
+        raise ValueError(f"a {role.value} account is made by an admin")
+    if not phone.strip():
+        raise AccountError({"phone": [_l("Enter a phone number the coordinator can call.")]})
+    return create_user(actor=None, username=username, display_name=display_name,
+                       password=password, role=role, scope=Scope(), phone=phone)
 
 
 def update_user(*, actor: User, user: User, display_name: str, phone: str, role: Role,

@@ -65,6 +65,18 @@ def set_phone_policy(street_id: int, counts: dict[CareLevel, bool]) -> bool:
     return True
 
 
+def save_street_policy(actor: User, street_id: int, visits: dict[CareLevel, tuple[int, int]],
+                       phone_counts: dict[CareLevel, bool]) -> None:
+    """A street's visit policy as its coordinator saves it: (interval days, grace hours) and
+    whether a call counts, per care level; every elder's schedule follows. Audited as
+    ``policy.update``."""
+    for level, (interval, grace) in visits.items():
+        schedule.set_policy(street_id, level, interval, grace)
+    set_phone_policy(street_id, phone_counts)
+    audit.record(actor, "policy.update", "street", street_id,
+                 phone_counts={k.value: v for k, v in phone_counts.items()})
+
+
 def _phone_counts_for_elder():
     """SQL: whether a phone call counts for the elder of the enclosing statement."""
     street = (select(Community.street_id).join(Grid, Grid.community_id == Community.id)

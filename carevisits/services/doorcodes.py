@@ -59,6 +59,15 @@ def normalise_household_number(typed: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKC", typed) if ch in "0123456789")
 
 
+def household_by_number(user: User, typed: str) -> Household | None:
+    """The household with this typed number when ``user`` may visit it; None for a number
+    that does not exist and one outside the user's scope alike (one statement, scope
+    included)."""
+    number = normalise_household_number(typed)
+    return db.session.scalar(select(Household).where(Household.number == number,
+                                                     household_scope(user)))
+
+
 def live_code(household: Household) -> DoorCode | None:
     """The household's current door code, if it has one."""
     return db.session.scalar(

@@ -183,3 +183,29 @@ def reopen_elder(elder: Elder, *, actor: User | None, now: datetime | None = Non
     schedule.end_pause(elder, now or utcnow())  # and due from now, not from the last visit
     db.session.flush()
     audit.record(actor, "elder.reopen", "elder", elder.id, changes=changes)
+
+
+def record_view(actor: User, elder: Elder) -> None:
+    """Staff opened the elder's record (health notes, visit history): audited as
+    ``elder.view``."""
+    audit.record(actor, "elder.view", "elder", elder.id)
+
+
+def pause_visits(elder: Elder, *, reason: str, until: date, actor: User, today: date) -> None:
+    """Pause the elder's visits until ``until`` (in hospital, with children); audited."""
+    schedule.pause(elder, reason=reason, expected_end=until, actor=actor, today=today)
+    audit.record(actor, "elder.pause", "elder", elder.id)
+
+
+def resume_visits(elder: Elder, *, actor: User, now: datetime) -> None:
+    """The elder is back: visits are due again from ``now``; audited."""
+    schedule.end_pause(elder, now)
+    audit.record(actor, "elder.resume", "elder", elder.id)
+
+
+def set_interval(elder: Elder, *, days: int | None, actor: User) -> None:
+    """Visit the elder every ``days`` days instead of as the care level says (None: as the
+    care level says); the due date moves with it. Audited."""
+    elder.visit_interval_days = days
+    schedule.refresh([elder])
+    audit.record(actor, "elder.interval", "elder", elder.id, days=days)

@@ -11,20 +11,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Select, case, func, select
 
 from carevisits.extensions import db
-from carevisits.labels import (
-    MOODS,
-    OUTCOMES,
-    PHONE_OUTCOMES,
-    REQUEST_CLASSES,
-    REQUEST_STATUSES,
-    ROLES,
-)
+from carevisits.labels import REQUEST_CLASSES, REQUEST_STATUSES
 from carevisits.models import (
     MET_OUTCOMES,
     Community,
     Delivery,
     Elder,
-    FamilyLink,
     Grid,
     Household,
     ServiceItem,
@@ -75,7 +67,8 @@ def neutralise(value):
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _local(at: datetime, zone: ZoneInfo) -> str:
+def local_text(at: datetime, zone: ZoneInfo) -> str:
+    """A moment as a spreadsheet cell shows it: local date and time to the minute."""
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
@@ -95,7 +88,7 @@ def delivery_rows(user: User, month: Month, zone: ZoneInfo) -> tuple[list[str], 
              .order_by(Delivery.delivered_at))
     header = ["时间", "社区", "户号", "地址", "老人", "服务", "类别", "数量", "单位", "服务人员",
               "备注"]
-    rows = [[_local(d.delivered_at, zone), c.name, h.number,
+    rows = [[local_text(d.delivered_at, zone), c.name, h.number,
              format_address(h.address, h.building, h.unit, h.room), e.name, i.name,
              i.category, d.quantity, i.unit, u.display_name, d.notes]
             for d, i, e, h, c, u in db.session.execute(query)]
@@ -115,41 +108,11 @@ def request_rows(user: User, month: Month, zone: ZoneInfo) -> tuple[list[str], l
              .order_by(ServiceRequest.raised_at))
     header = ["提出时间", "社区", "户号", "老人", "类型", "描述", "7123分类", "办结时限", "状态",
               "办结时间", "处理结果"]
-    rows = [[_local(r.raised_at, zone), c.name, h.number, e.name, r.kind, r.description,
-             str(REQUEST_CLASSES[r.request_class]), _local(r.deadline, zone),
+    rows = [[local_text(r.raised_at, zone), c.name, h.number, e.name, r.kind, r.description,
+             str(REQUEST_CLASSES[r.request_class]), local_text(r.deadline, zone),
              str(REQUEST_STATUSES[r.status]),
-             _local(r.finished_at, zone) if r.finished_at else "", r.resolution]
+             local_text(r.finished_at, zone) if r.finished_at else "", r.resolution]
             for r, e, h, c in db.session.execute(query)]
-    return header, rows
-
-
-def family_visit_rows(link: FamilyLink, zone: ZoneInfo) -> tuple[list[str], list[list]]:
-    """An elder's visit log as their family sees it: readings only if the link allows them,
-    never the visitor's notes."""
-    header = ["时间", "上门人员", "身份", "情况", "精神状态", "服务"]
-    if link.may_see_observations:
-        header[4:4] = ["血压", "脉搏"]
-    delivered: dict[int, list[str]] = {}
-    for visit_id, name in db.session.execute(
-            select(Delivery.visit_id, ServiceItem.name).join(ServiceItem)
-            .where(Delivery.elder_id == link.elder_id).order_by(Delivery.id)):
-        delivered.setdefault(visit_id, []).append(name)
-    rows = []
-    for record, visit, visitor in db.session.execute(
-            select(VisitRecord, Visit, User).join(Visit, VisitRecord.visit_id == Visit.id)
-            .join(User, Visit.visitor_id == User.id)
-            .where(VisitRecord.elder_id == link.elder_id)
-            .order_by(Visit.occurred_at.desc(), Visit.id.desc())):
-        said = str((PHONE_OUTCOMES if visit.method == VisitMethod.PHONE else OUTCOMES)
-                   [record.outcome])
-        row = [_local(visit.occurred_at, zone), visitor.display_name, str(ROLES[visitor.role]),
-               f"已作废：{said}" if visit.voided_at else said,
-               str(MOODS[record.mood]) if record.mood else "",
-               "、".join(delivered.get(visit.id, []))]
-        if link.may_see_observations:
-            row[4:4] = [f"{record.systolic}/{record.diastolic}" if record.systolic else "",
-                        record.pulse or ""]
-        rows.append(row)
     return header, rows
 
 

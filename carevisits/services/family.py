@@ -1,17 +1,37 @@
-"""Family links: invites made by staff, redeemed once by a family account, revocable."""
+"""Family links: invites made by staff, redeemed once by a family account, revocable; and
+what a link shows of its elder (:class:`FamilyView`, the one place that decides it)."""
 
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import Select, select
 
 from carevisits.extensions import db
-from carevisits.models import Elder, FamilyInvite, FamilyLink, Role, User
+from carevisits.labels import MOODS, OUTCOMES, PHONE_OUTCOMES, ROLES
+from carevisits.models import (
+    Alert,
+    AlertStatus,
+    Delivery,
+    Elder,
+    FamilyInvite,
+    FamilyLink,
+    Role,
+    ServiceItem,
+    ServiceRequest,
+    User,
+    Visit,
+    VisitMethod,
+    VisitRecord,
+)
 from carevisits.models.base import utcnow
-from carevisits.services import accounts, areas, audit, schedule
+from carevisits.services import areas, audit, charts, schedule
+from carevisits.services.exports import local_text
+from carevisits.services.rounds import elder_history
 from carevisits.services.schedule import State
 
 INVITE_DAYS = 7
@@ -65,18 +85,6 @@ def accept(code: str, user: User, now: datetime | None = None) -> FamilyLink:
     return link
 
 
-def sign_up(*, code: str, username: str, display_name: str, phone: str,
-            password: str) -> FamilyLink:
-    """A new family account that redeems its invite at once: no valid code, no account."""
-    try:
-        user = accounts.create_user(actor=None, username=username, display_name=display_name,
-                                    password=password, role=Role.FAMILY,
-                                    scope=accounts.Scope(), phone=phone)
-    except accounts.AccountError as err:
-        raise FamilyError(str(err)) from None
-    return accept(code, user)
-
-
 def revoke(link: FamilyLink, actor: User) -> None:
     """End a family member's access at once."""
     link.revoked_at, link.revoked_by_id = utcnow(), actor.id
@@ -90,11 +98,118 @@ def linked_elders(user: User) -> list[FamilyLink]:
         .order_by(FamilyLink.id)))
 
 
-def link_for(user: User, elder_id: int) -> FamilyLink | None:
-    """The user's live link to this elder, if any (every family page goes through this)."""
-    return db.session.scalar(select(FamilyLink).where(
+def view_for(user: User, elder_id: int) -> "FamilyView | None":
+    """What the user may see of this elder through their live link; None without one (every
+    family page goes through this and answers 404)."""
+    link = db.session.scalar(select(FamilyLink).where(
         FamilyLink.user_id == user.id, FamilyLink.elder_id == elder_id,
         FamilyLink.revoked_at.is_(None)))
+    return FamilyView(link) if link is not None else None
+
+
+class Readings(NamedTuple):
+    """A visit record's readings as a family member sees them."""
+
+    blood_pressure: str  # "135/85", or "" when none was taken
+    pulse: int | None
+
+
+# What the family's export is headed with; the readings' columns only for links that see them.
+EXPORT_HEADER = ["时间", "上门人员", "身份", "情况", "精神状态", "服务"]
+READING_COLUMNS = ["血压", "脉搏"]
+CHART_READINGS = 30
+CHART_LABEL = _l("Blood pressure, last readings")
+
+
+@dataclass
+class FamilyView:
+    """What one family link shows of its elder: the visit log (when, who, what was seen,
+    services delivered, a voided visit marked without its reason), open alerts, requests —
+    never the visitor's notes, and readings (blood pressure, pulse) only when the link allows
+    them. The page, the chart and the export all ask this object, so the rule is decided
+    once."""
+
+    link: FamilyLink
+
+    @property
+    def elder(self) -> Elder:
+        """The linked elder."""
+        return self.link.elder
+
+    @property
+    def may_see_readings(self) -> bool:
+        """Whether staff let this link see blood pressure and pulse (health data)."""
+        return self.link.may_see_observations
+
+    def visits(self) -> Select:
+        """SELECT of the elder's visit records, newest first, visit and visitor loaded."""
+        return elder_history(self.elder)
+
+    def readings(self, record: VisitRecord) -> Readings | None:
+        """The record's readings for this link; None when the link may not see readings."""
+        if not self.may_see_readings:
+            return None
+        return Readings(f"{record.systolic}/{record.diastolic}" if record.systolic else "",
+                        record.pulse)
+
+    def chart(self, zone: ZoneInfo) -> Markup | None:
+        """The latest blood-pressure readings as a trend; None when the link may not see
+        readings (empty markup when there are too few to draw)."""
+        if not self.may_see_readings:
+            return None
+        rows = db.session.execute(
+            select(Visit.occurred_at, VisitRecord.systolic, VisitRecord.diastolic)
+            .join(Visit, VisitRecord.visit_id == Visit.id)
+            .where(VisitRecord.elder_id == self.link.elder_id, VisitRecord.systolic.is_not(None))
+            .order_by(Visit.occurred_at.desc()).limit(CHART_READINGS)).all()
+        return charts.bp_trend([tuple(r) for r in reversed(rows)], str(CHART_LABEL), zone)
+
+    def open_alerts(self) -> list[Alert]:
+        """The elder's alerts not resolved yet."""
+        return list(db.session.scalars(select(Alert).where(
+            Alert.elder_id == self.link.elder_id, Alert.status != AlertStatus.RESOLVED)))
+
+    def requests(self, limit: int = 20) -> list[ServiceRequest]:
+        """The elder's latest requests and messages, newest first."""
+        return list(db.session.scalars(select(ServiceRequest).where(
+            ServiceRequest.elder_id == self.link.elder_id)
+            .order_by(ServiceRequest.raised_at.desc()).limit(limit)))
+
+    def export_rows(self, zone: ZoneInfo) -> tuple[list[str], list[list]]:
+        """The visit log to keep, one row per visit record, newest first."""
+        header = list(EXPORT_HEADER)
+        if self.may_see_readings:
+            header[4:4] = READING_COLUMNS
+        delivered: dict[int, list[str]] = {}
+        for visit_id, name in db.session.execute(
+                select(Delivery.visit_id, ServiceItem.name).join(ServiceItem)
+                .where(Delivery.elder_id == self.link.elder_id).order_by(Delivery.id)):
+            delivered.setdefault(visit_id, []).append(name)
+        rows = []
+        for record, visit, visitor in db.session.execute(
+                select(VisitRecord, Visit, User).join(Visit, VisitRecord.visit_id == Visit.id)
+                .join(User, Visit.visitor_id == User.id)
+                .where(VisitRecord.elder_id == self.link.elder_id)
+                .order_by(Visit.occurred_at.desc(), Visit.id.desc())):
+            said = str((PHONE_OUTCOMES if visit.method == VisitMethod.PHONE else OUTCOMES)
+                       [record.outcome])
+            row = [local_text(visit.occurred_at, zone), visitor.display_name,
+                   str(ROLES[visitor.role]), f"已作废：{said}" if visit.voided_at else said,
+                   str(MOODS[record.mood]) if record.mood else "",
+                   "、".join(delivered.get(visit.id, []))]
+            if (seen := self.readings(record)) is not None:
+                row[4:4] = [seen.blood_pressure, seen.pulse or ""]
+            rows.append(row)
+        return header, rows
+
+
+def export_visit_log(view: FamilyView, fmt: str, zone: ZoneInfo) -> tuple[list[str], list[list]]:
+    """The family member's download of the visit log (:meth:`FamilyView.export_rows`),
+    audited as ``export`` of ``family_visits`` with the number of rows and the format."""
+    header, rows = view.export_rows(zone)
+    audit.record(view.link.user, "export", "family_visits", view.link.elder_id, rows=len(rows),
+                 format=fmt)
+    return header, rows
 
 
 @dataclass

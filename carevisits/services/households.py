@@ -122,3 +122,9 @@ def close_household(household: Household, *, reason: ClosedReason | None, on: da
                  revoked_door_code=code.id if code is not None else None,
                  changes={"closed_at": [None, household.closed_at.isoformat()]})
     return active
+
+
+def record_view(actor: User, household: Household) -> None:
+    """Staff opened the household's page (its address, card and elders): audited as
+    ``household.view``."""
+    audit.record(actor, "household.view", "household", household.id)

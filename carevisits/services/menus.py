@@ -23,6 +23,7 @@ from carevisits.models import (
     Visit,
 )
 from carevisits.models.base import utcnow
+from carevisits.services import audit
 
 PERIOD = {Frequency.WEEKLY: timedelta(days=7), Frequency.MONTHLY: timedelta(days=30)}
 QUANTITY_MAX = 100
@@ -156,7 +157,8 @@ def may_change(user: User, item: ServiceItem) -> bool:
 def add_item(actor: User, *, name: str, category: str, unit: str,
              place: ServicePlace) -> ServiceItem:
     """Add a service to the actor's catalogue (admins: a shared one; a street coordinator:
-    their street's own). A name may appear once among what any elder can be offered."""
+    their street's own). A name may appear once among what any elder can be offered.
+    Audited as ``service.create``."""
     if not may_add(actor):
         raise MenuError(_l("Only administrators and street coordinators add services."))
     street_id, name = keeps_catalogue_of(actor), name.strip()
@@ -169,17 +171,27 @@ def add_item(actor: User, *, name: str, category: str, unit: str,
                        unit=unit.strip(), place=place)
     db.session.add(item)
     db.session.flush()
+    audit.record(actor, "service.create", "service_item", item.id, name=item.name,
+                 street_id=item.street_id)
     return item
 
 
-def retire_or_delete(item: ServiceItem) -> str:
-    """Retire a service (or bring it back); one never used is deleted instead. Returns what
-    was done, for the audit log: delete, retire or restore."""
+def retire_or_delete(actor: User, item: ServiceItem) -> str:
+    """Retire a service (or bring it back); one never used is deleted instead (it is on no
+    menu and in no delivery, so nothing is lost). Returns what was done — delete, retire or
+    restore —, audited as ``service.<done>``. Who may: may_change."""
+    if not may_change(actor, item):
+        raise MenuError(_l("Only administrators change the shared services; a street "
+                           "coordinator changes the street's own."))
+    item_id = item.id
     if not item.retired and not item_used(item):
         db.session.delete(item)
-        return "delete"
-    item.retired = not item.retired
-    return "retire" if item.retired else "restore"
+        done = "delete"
+    else:
+        item.retired = not item.retired
+        done = "retire" if item.retired else "restore"
+    audit.record(actor, f"service.{done}", "service_item", item_id)
+    return done
 
 
 def seed_catalogue() -> int:
@@ -258,7 +270,8 @@ def next_due(entry: MenuEntry, last: datetime | None) -> datetime | None:
 
 def add_to_menu(elder: Elder, *, item: ServiceItem, frequency: Frequency, notes: str,
                 starts_on: date, ends_on: date | None, actor: User) -> MenuEntry:
-    """Put a service on the elder's menu (replacing the entry for it, if any)."""
+    """Put a service on the elder's menu (replacing the entry for it, if any). Audited as
+    ``menu.add``."""
     if item.retired:
         raise MenuError(_l("This service is retired."))
     if not db.session.scalar(select(exists().where(ServiceItem.id == item.id,
@@ -269,15 +282,21 @@ def add_to_menu(elder: Elder, *, item: ServiceItem, frequency: Frequency, notes:
     for old in db.session.scalars(select(MenuEntry).where(
             MenuEntry.elder_id == elder.id, MenuEntry.item_id == item.id,
             MenuEntry.ended_at.is_(None))):
-        end_entry(old, actor)
+        _close(old, actor)  # replaced: the new entry's menu.add says so
     entry = MenuEntry(elder=elder, item=item, frequency=frequency, notes=notes.strip(),
                       starts_on=starts_on, ends_on=ends_on, created_by=actor)
     db.session.add(entry)
+    audit.record(actor, "menu.add", "elder", elder.id, item=item.name)
     return entry
 
 
 def end_entry(entry: MenuEntry, actor: User) -> None:
-    """Take a service off the menu; the entry stays as history."""
+    """Take a service off the menu; the entry stays as history. Audited as ``menu.end``."""
+    _close(entry, actor)
+    audit.record(actor, "menu.end", "elder", entry.elder_id, item=entry.item.name)
+
+
+def _close(entry: MenuEntry, actor: User) -> None:
     entry.ended_at, entry.ended_by = utcnow(), actor
 
 

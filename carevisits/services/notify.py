@@ -1,4 +1,6 @@
-"""Telling people about alerts: in-app counts, and an outbox of webhook and email messages.
+"""Telling people about alerts: in-app counts, the channels each community's alerts go to,
+and an outbox of webhook and email messages (who is shown the ones that failed, and sending
+one again).
 
 Messages are written in the alert's transaction and sent after it commits, from a
 background thread, with retries: a dead receiver never delays or breaks a check-in.
@@ -13,7 +15,7 @@ from email.message import EmailMessage
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import event, false, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from carevisits.database import write_transaction
@@ -35,7 +37,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import utcnow
 from carevisits.models.household import format_address
-from carevisits.services import webhooks
+from carevisits.services import audit, webhooks
 from carevisits.services.scope import household_scope
 
 RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
@@ -216,10 +218,41 @@ def error_shown_to(user: User, note: Notification) -> str:
     return _("The message could not be delivered. An administrator can see why.")
 
 
+def sees_failed_notifications(user: User) -> bool:
+    """Whether the alert board shows a user the messages that could not be delivered: not to
+    grid workers, who can neither fix a channel nor send again (coordinators and admins
+    keep the channels); they see the alerts themselves."""
+    return user.role != Role.GRID_WORKER
+
+
 def failed_notifications(user: User):
-    """SELECT of messages that gave up or are still failing, for elders in the user's scope."""
+    """SELECT of messages that gave up or are still failing, for elders in the user's scope
+    (none for a user who is not shown them: sees_failed_notifications)."""
+    shown = household_scope(user) if sees_failed_notifications(user) else false()
     return (select(Notification).join(Alert).join(Elder).join(Household)
             .join(Grid, Household.grid_id == Grid.id).join(Community)
             .where(Notification.last_error != "", Notification.status != DeliveryStatus.SENT,
-                   household_scope(user))
+                   shown)
             .order_by(Notification.id.desc()))
+
+
+def send_again(note: Notification) -> None:
+    """Send a failed message again now: it is due at once, and is sent after the commit."""
+    note.status, note.next_attempt_at = DeliveryStatus.PENDING, utcnow()
+    db.session.info[PENDING_FLAG] = True
+
+
+def add_channel(actor: User, community_id: int, kind: ChannelKind,
+                target: str) -> NotificationChannel:
+    """Send a community's alerts to a group robot or a mailbox from now on (the target is
+    vetted by the form: services/webhooks.check_target)."""
+    channel = NotificationChannel(community_id=community_id, kind=kind, target=target)
+    db.session.add(channel)
+    audit.record(actor, "channel.create", "community", community_id)
+    return channel
+
+
+def remove_channel(actor: User, channel: NotificationChannel) -> None:
+    """Stop sending to a channel; it stays, inactive, for the messages already sent."""
+    channel.active = False
+    audit.record(actor, "channel.remove", "community", channel.community_id)

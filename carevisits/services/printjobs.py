@@ -195,3 +195,10 @@ def is_stalled(job: PrintJob, now: datetime) -> bool:
     started again."""
     return (job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
             and now - job.updated_at > STALLED_AFTER)
+
+
+def download(actor: User, job: PrintJob) -> bytes:
+    """The finished job's PDF, for ``actor`` to download; every download is audited as
+    ``print.download`` (the cards open the doors of the households on them)."""
+    audit.record(actor, "print.download", "print_job", job.id)
+    return job.pdf

@@ -15,8 +15,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Select, select
 
 from carevisits.extensions import db
-from carevisits.models import Community, Elder, Grid, Household
-from carevisits.services import register_fields
+from carevisits.models import Community, Elder, Grid, Household, User
+from carevisits.services import audit, register_fields
 from carevisits.services.exports import FORMULA_STARTS, to_csv, to_xlsx, workbook_bytes
 
 # Column key → the template's header, then the synonyms found in streets' own sheets.
@@ -246,6 +246,16 @@ def export_rows(elder_ids: Select) -> list[list]:
             register_fields.word_of(register_fields.STATUS_WORDS, elder.closed_reason),
             elder.closed_on.isoformat() if elder.closed_on else ""])
     return rows
+
+
+def export_file(actor: User, elder_ids: Select, fmt: str, filters: dict) -> bytes:
+    """The register of a SELECT of elder ids (see export_rows) as an XLSX or CSV file for
+    ``actor``; audited as ``register.export`` with the row count, format and ``filters``
+    (the elder list's, as query arguments)."""
+    rows = export_rows(elder_ids)
+    audit.record(actor, "register.export", "area", None, rows=len(rows), format=fmt,
+                 **filters)
+    return export_bytes(rows, fmt)
 
 
 def export_bytes(rows: list[list], fmt: str) -> bytes:

@@ -78,9 +78,22 @@ def raise_request(elder: Elder, *, kind: str, description: str, request_class: R
     return request
 
 
+def file_request(actor: User, elder: Elder, *, kind: str, description: str,
+                 request_class: RequestClass, source: RequestSource) -> ServiceRequest:
+    """A request raised by a person at a form (staff on the elder page, family asking for
+    help or leaving a message): recorded with its audit event, ``request.create``. (A request
+    raised at a visit is part of the visit's own audit event.)"""
+    new = raise_request(elder, kind=kind, description=description,
+                        request_class=request_class, source=source, actor=actor)
+    db.session.flush()
+    audit.record(actor, "request.create", "request", new.id)
+    return new
+
+
 def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User,
                   note: str = "") -> None:
-    """Move a request on; resolving needs a note, cancelling a reason."""
+    """Move a request on; resolving needs a note, cancelling a reason. Audited as
+    ``request.status``."""
     if status not in NEXT[request.status]:
         raise RequestError(_l("This request cannot go from that state to this one."))
     note = (note or "").strip()
@@ -93,6 +106,7 @@ def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User
         request.resolution, request.finished_at = "", None
     request.events.append(RequestEvent(actor=actor, status=status, note=note))
     db.session.flush()
+    audit.record(actor, "request.status", "request", request.id, status=status.value)
     if status not in OPEN_REQUEST_STATUSES:
         _resolve_alert_if_clear(request.elder, actor)
 

@@ -16,6 +16,7 @@ from carevisits.models import (
     RosterMember,
     Street,
     User,
+    Visit,
     VolunteerProfile,
     VolunteerStatus,
 )
@@ -54,14 +55,28 @@ def assigned_grids(user: User) -> Select:
                                                 GridAssignment.in_force(local_today()))
 
 
-def roster_households(user: User) -> Select:
-    """SELECT of the household ids of the open rosters an approved volunteer is a member of."""
-    return (select(RosterHousehold.household_id)
-            .join(Roster, RosterHousehold.roster_id == Roster.id)
-            .join(RosterMember, RosterMember.roster_id == Roster.id)
+def volunteer_rosters(user: User) -> Select:
+    """SELECT of the ids of the rosters a volunteer visits for now: open rosters where both
+    their place and their sign-up are approved. The one definition of a volunteer's scope:
+    leaving, removal, a declined sign-up or a closed roster ends it on the next request."""
+    return (select(RosterMember.roster_id)
+            .join(Roster, RosterMember.roster_id == Roster.id)
             .join(VolunteerProfile, VolunteerProfile.user_id == RosterMember.user_id)
             .where(RosterMember.user_id == user.id, RosterMember.status == MemberStatus.APPROVED,
                    Roster.open, VolunteerProfile.status == VolunteerStatus.APPROVED))
+
+
+def roster_households(user: User) -> Select:
+    """SELECT of the household ids of the volunteer's rosters (:func:`volunteer_rosters`)."""
+    return (select(RosterHousehold.household_id)
+            .where(RosterHousehold.roster_id.in_(volunteer_rosters(user))))
+
+
+def approved_volunteer(user: User) -> VolunteerProfile | None:
+    """The volunteer's sign-up once a coordinator has approved it, else None: the first half
+    of :func:`volunteer_rosters` — without it a volunteer joins no roster and sees nothing."""
+    profile = db.session.get(VolunteerProfile, user.id)
+    return profile if profile is not None and profile.status == VolunteerStatus.APPROVED else None
 
 
 def scoped_households(user: User) -> Select:
@@ -82,6 +97,13 @@ def can_see_household(user: User, household: Household) -> bool:
     """Whether ``user`` may see ``household`` (the same rule as :func:`household_scope`)."""
     query = select(Household.id).where(Household.id == household.id, household_scope(user))
     return db.session.scalar(query) is not None
+
+
+def can_see_visit(user: User, visit: Visit) -> bool:
+    """Whether ``user`` may see a recorded visit: staff every visit of a household in their
+    scope, a volunteer only their own visits there (not their roster companions')."""
+    return can_see_household(user, visit.household) and (
+        user.is_staff or visit.visitor_id == user.id)
 
 
 def community_scope(user: User) -> ColumnElement[bool]:

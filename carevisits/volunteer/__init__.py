@@ -11,15 +11,16 @@ from wtforms.validators import InputRequired, Length
 
 from carevisits import labels
 from carevisits.access import roles_required
-from carevisits.auth import SignUpForm, phone_field, signup_limit
 from carevisits.extensions import db
-from carevisits.forms import TextForm
+from carevisits.forms import SignUpForm, TextForm, phone_field
 from carevisits.i18n import local_zone
 from carevisits.models import Community, Role, Roster, VolunteerStatus
 from carevisits.models.base import utcnow
-from carevisits.services import roster_times, volunteers
+from carevisits.services import accounts, roster_times, volunteer_hours, volunteer_signups
+from carevisits.services import rosters as roster_service
 from carevisits.services.rounds import round_for
-from carevisits.services.volunteers import AVAILABILITY_MAX
+from carevisits.services.volunteer_signups import AVAILABILITY_MAX
+from carevisits.throttle import signup_limit
 
 bp = Blueprint("volunteer", __name__, url_prefix="/volunteer")
 volunteer_required = roles_required(Role.VOLUNTEER)
@@ -63,12 +64,14 @@ def signup():
     error = None
     if form.validate_on_submit():
         try:
-            user = volunteers.sign_up(
-                username=form.username.data, display_name=form.display_name.data,
-                phone=form.phone.data, password=form.password.data,
-                community=db.session.get(Community, int(form.community.data)),
-                availability=form.availability.data or "")
-        except volunteers.VolunteerError as err:
+            user = accounts.sign_up(
+                role=Role.VOLUNTEER, username=form.username.data,
+                display_name=form.display_name.data, phone=form.phone.data,
+                password=form.password.data)
+            volunteer_signups.start_profile(
+                user, db.session.get(Community, int(form.community.data)),
+                form.availability.data or "")
+        except (accounts.AccountError, volunteer_signups.SignUpError) as err:
             db.session.rollback()
             error = str(err)
         else:
@@ -88,16 +91,16 @@ def _community_choices():
 @volunteer_required
 def index():
     """Where my sign-up stands, my rosters and their households, this month's hours."""
-    profile = volunteers.profile_of(current_user)
+    profile = volunteer_signups.profile_of(current_user)
     if profile is None:  # an account an admin made: the sign-up is finished on the profile
         return redirect(url_for("volunteer.profile"))
     now = utcnow()
     month_start = now.astimezone(local_zone()).replace(day=1, hour=0, minute=0, second=0,
                                                        microsecond=0)
-    month = volunteers.hours_by_month(volunteers.my_visits(current_user, month_start),
-                                      local_zone())
+    month = volunteer_hours.hours_by_month(volunteer_hours.my_visits(current_user, month_start),
+                                           local_zone())
     return render_template("volunteer/index.html", profile=profile,
-                           rosters=volunteers.my_rosters(current_user),
+                           rosters=roster_service.my_rosters(current_user),
                            buildings=round_for(current_user), now=now,
                            month=month[0] if month else None,
                            approved=profile.status == VolunteerStatus.APPROVED)
@@ -107,20 +110,17 @@ def index():
 @volunteer_required
 def rosters():
     """The open rosters of my community: how full each is, and where I stand."""
-    profile = volunteers.profile_of(current_user)
+    profile = volunteer_signups.profile_of(current_user)
     if profile is None:
         return redirect(url_for("volunteer.profile"))
-    return render_template("volunteer/rosters.html", offers=volunteers.offers(current_user),
+    return render_template("volunteer/rosters.html", offers=roster_service.offers(current_user),
                            profile=profile)
 
 
 def _offered(roster_id: int) -> Roster:
     """A roster of the volunteer's own community (anything else is not found)."""
-    profile = volunteers.profile_of(current_user)
-    roster = db.session.get(Roster, roster_id)
-    if roster is None or profile is None or roster.community_id != profile.community_id:
-        abort(404)
-    return roster
+    roster = roster_service.community_roster(current_user, roster_id)
+    return roster if roster is not None else abort(404)
 
 
 @bp.post("/rosters/<int:roster_id>/apply")
@@ -128,8 +128,8 @@ def _offered(roster_id: int) -> Roster:
 def apply(roster_id: int):
     """Ask to join a roster."""
     try:
-        volunteers.apply(_offered(roster_id), current_user)
-    except volunteers.VolunteerError as err:
+        roster_service.apply(_offered(roster_id), current_user)
+    except roster_service.RosterError as err:
         db.session.rollback()
         flash(str(err), "error")
     else:
@@ -142,9 +142,9 @@ def apply(roster_id: int):
 @volunteer_required
 def leave(roster_id: int):
     """Take back an application, or leave a roster."""
-    member = volunteers.live_membership(current_user, _offered(roster_id))
+    member = roster_service.live_membership(current_user, _offered(roster_id))
     if member is not None:
-        volunteers.withdraw(member, current_user)
+        roster_service.withdraw(member, current_user)
         db.session.commit()
         flash(_l("Done: you are no longer on this roster."), "info")
     return redirect(url_for("volunteer.rosters"))
@@ -156,11 +156,11 @@ def roster(roster_id: int):
     """A roster I am on: its members and its households; for its leader, the recent visits,
     those outside its day and hours flagged."""
     found = _offered(roster_id)
-    if found not in volunteers.my_rosters(current_user):
+    if found not in roster_service.my_rosters(current_user):
         abort(404)
     leading = found.leader_id == current_user.id  # the leader sees visits off schedule
     return render_template("volunteer/roster.html", roster=found,
-                           members=volunteers.approved_members(found),
+                           members=roster_service.approved_members(found),
                            visits=roster_times.recent_visits(found, utcnow(), local_zone())
                            if leading else None)
 
@@ -170,7 +170,7 @@ def roster(roster_id: int):
 def profile():
     """My phone number and when I can help; an account without a sign-up picks its community
     here, and waits for approval like any sign-up."""
-    mine = volunteers.profile_of(current_user)
+    mine = volunteer_signups.profile_of(current_user)
     form = ProfileForm(data={"phone": current_user.phone,
                              "availability": mine.availability if mine else ""})
     if mine is None:
@@ -179,11 +179,11 @@ def profile():
         del form.community
     if form.validate_on_submit():
         if mine is None:
-            volunteers.start_profile(current_user,
-                                     db.session.get(Community, int(form.community.data)),
-                                     form.availability.data or "")
-        volunteers.update_profile(current_user, phone=form.phone.data,
-                                  availability=form.availability.data or "")
+            volunteer_signups.start_profile(current_user,
+                                            db.session.get(Community, int(form.community.data)),
+                                            form.availability.data or "")
+        volunteer_signups.update_profile(current_user, phone=form.phone.data,
+                                         availability=form.availability.data or "")
         db.session.commit()
         flash(_l("Saved."), "info")
         return redirect(url_for("volunteer.index" if mine is None else "volunteer.profile"))
@@ -196,6 +196,6 @@ def profile():
 def hours():
     """My roster visits of the last year, with minutes per visit and per month."""
     since = utcnow() - timedelta(days=HOURS_MONTHS * 31)
-    visits = volunteers.my_visits(current_user, since)
+    visits = volunteer_hours.my_visits(current_user, since)
     return render_template("volunteer/hours.html", visits=visits,
-                           months=volunteers.hours_by_month(visits, local_zone()))
+                           months=volunteer_hours.hours_by_month(visits, local_zone()))

@@ -1,4 +1,6 @@
-"""Throttling that slows password and invite-code guessing without locking the owner out.
+"""The rate limits several blueprints share (web level, not a blueprint): throttling that
+slows password and invite-code guessing without locking the owner out, and the limit on
+self sign-up.
 
 Sign-in follows OWASP's "device cookies": a successful sign-in gives the browser a signed
 cookie naming the account (``DEVICE_COOKIE``). Failed sign-ins are then counted two ways:
@@ -11,9 +13,10 @@ cookie naming the account (``DEVICE_COOKIE``). Failed sign-ins are then counted 
   stranger's failures touch. So the owner signs in from a phone or PC used before while the
   account is under attack, and a stolen cookie buys only a few guesses.
 
-An admin's unlock (``unlock``) starts every count of the account afresh. Failed invite codes
-are counted per account and per address. Counts live in the limiter's storage (Redis in
-production, so every gunicorn worker counts the same attempts).
+An admin's unlock (services/unlocks.py) starts every count of the account afresh. Failed
+invite codes are counted per account and per address; self sign-ups per address. Counts live
+in the limiter's storage (Redis in production, so every gunicorn worker counts the same
+attempts).
 """
 
 import math
@@ -30,12 +33,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits.storage import MemoryStorage
 
 from carevisits.extensions import limiter
+from carevisits.services import unlocks
 
 DEVICE_COOKIE = "device"
 DEVICES_KEPT = 5  # accounts remembered per browser (an office PC several staff share)
 _DEVICE_SALT = "carevisits.trusted-device"
-# An unlock counter outlives any sign-in window, so that old counts never come back.
-_UNLOCK_SECONDS = 30 * 24 * 3600
 
 View = Callable[..., ResponseReturnValue]
 Breach = Callable[[RequestLimit], ResponseReturnValue | None]
@@ -102,22 +104,13 @@ def register_throttle(app: Flask) -> None:
     user_logged_in.connect(_trust_browser, app)
 
 
-def _unlock_key(username: str) -> str:
-    return f"unlock/{username}"
-
-
 def _generation(username: str) -> int:
-    """How many times an admin has unlocked the account: part of every key of its counts."""
+    """How many times an admin has unlocked the account (services/unlocks.py): part of every
+    key of its counts."""
     cache = g.setdefault("unlock_generations", {})
     if username not in cache:
-        cache[username] = limiter.storage.get(_unlock_key(username))
+        cache[username] = unlocks.generation(username)
     return cache[username]
-
-
-def unlock(username: str) -> None:
-    """Forget every failed sign-in counted against the account (an admin's unlock): from now
-    on its counts start from zero in every browser and address."""
-    limiter.storage.incr(_unlock_key(username.strip().lower()), _UNLOCK_SECONDS)
 
 
 def _account() -> str:
@@ -193,6 +186,10 @@ def invite_code_limits(view: View) -> View:
                          deduct_when=_code_refused)(view)
     return limiter.limit(_setting("INVITE_CODE_FAILURES_PER_ADDRESS"), key_func=_address_key,
                          methods=["POST"], deduct_when=_code_refused)(view)
+
+
+# Self sign-up is open to anyone: a limit per address keeps scripts from filling the table.
+signup_limit = limiter.limit(_setting("SIGNUPS_PER_ADDRESS"), methods=["POST"])
 
 
 def shared_storage_problem(workers: int) -> str | None:
