@@ -25,9 +25,13 @@ run: setup db
 codes: db
 	$(FLASK) codes list $(if $(GRID),--grid "$(GRID)")
 
+# One test process per core (pytest-xdist; each has its own PostgreSQL database);
+# TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 test: setup system-deps
 	$(BIN)/ruff check carevisits tests bench migrations wsgi.py hatch_build.py
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed translations
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from carevisits import create_app
 from carevisits.extensions import db, limiter
@@ -23,12 +23,36 @@ POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist, each worker's own database beside the configured one (made
+    empty here, dropped at the end); the configured one when the tests run in one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    own = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    server.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+def _drop_worker_database(url: str) -> None:
+    if url == POSTGRES_URL:
+        return
+    server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    server.dispose()
+
+
 def _migrated_url(backend: str, tmp_path_factory) -> str:
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
         url = f"sqlite:///{path}"
     else:
-        url = POSTGRES_URL
+        url = _worker_database(POSTGRES_URL)
         engine = create_engine(url)
         with engine.begin() as conn:  # start from an empty schema: migrations run from zero
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -44,7 +68,10 @@ def _migrated_url(backend: str, tmp_path_factory) -> str:
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A database upgraded from empty by the Alembic migrations, once per backend."""
-    return _migrated_url(request.param, tmp_path_factory)
+    url = _migrated_url(request.param, tmp_path_factory)
+    yield url
+    if request.param == "postgres":
+        _drop_worker_database(url)
 
 
 class IsolatedClient(FlaskClient):
