@@ -1,11 +1,13 @@
 """Error pages in the user's language, never a bare stack trace."""
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from carevisits.extensions import db
+from carevisits.responses import SIGN_IN_AGAIN, wants_json
 
 MESSAGES = {
     400: _l("The request could not be understood. Go back and try again."),
@@ -28,6 +30,11 @@ def _render(code: int, message):
 
 
 def _csrf_error(error: CSRFError):
+    if wants_json() and current_user.is_authenticated:  # a stale token: the phone asks for
+        return jsonify(ok=False, retry=True, error=str(_l(  # a fresh one and sends again
+            "This form has expired: it is sent again."))), 400
+    if wants_json():  # the phone keeps the visit, asks to sign in again, then sends it
+        return jsonify(ok=False, signin=True, error=str(SIGN_IN_AGAIN)), 400
     return _render(400, _l("This form has expired. Reload the page and send it again."))
 
 

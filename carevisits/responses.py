@@ -2,7 +2,8 @@
 
 from urllib.parse import quote
 
-from flask import Response
+from flask import Response, request
+from flask_babel import lazy_gettext as _l
 
 from carevisits.services import exports
 
@@ -29,3 +30,15 @@ def spreadsheet(header: list[str], rows: list[list], *, title: str, filename: st
     if filename.endswith(".csv"):
         return download(exports.to_csv(header, rows), filename)
     return download(exports.to_xlsx(header, rows, title), filename)
+
+
+def wants_json() -> bool:
+    """A script's background request (``Accept: application/json``), not a page."""
+    accept = request.accept_mimetypes
+    return accept.best == "application/json" or (
+        accept["application/json"] > accept["text/html"])
+
+
+# What a background send is told when its session has ended: the phone keeps the visit.
+SIGN_IN_AGAIN = _l("Your session has ended. Sign in again: the visits kept on this phone are "
+                   "sent afterwards.")

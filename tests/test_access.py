@@ -94,6 +94,21 @@ def visitor_scoped(own_ok="page"):
     return expect
 
 
+def round_pack(role, which):
+    """The phone's round pack: every visitor's own scope only (checked by name); never the
+    anonymous or family roles."""
+    if role == "anonymous":
+        return "login"
+    return "round" if role in VISITORS else 403
+
+
+def session_token(role, which):
+    """The phone queue's fresh CSRF token: visitors only; anonymous is told to sign in."""
+    if role == "anonymous":
+        return 401
+    return 200 if role in VISITORS else 403
+
+
 def visit_page(role, which):
     """A recorded visit: staff in scope; a volunteer only their own (these are the admin's)."""
     if role == "volunteer":
@@ -207,6 +222,10 @@ ROUTES = {
     "scan.by_number": ("GET", lambda w, h: f"/visit/{h.number}", visitor_scoped()),
     "scan.find_number": ("GET", lambda w, h: f"/visit?number={h.number}",
                          visitor_scoped("redirect")),
+    "round.pack": ("GET", lambda w, h: "/round/pack.json", round_pack),
+    "scan.service_worker": ("GET", lambda w, h: "/sw.js", everyone(200)),
+    "scan.offline_form": ("GET", lambda w, h: "/door/offline", only(VISITORS, 200)),
+    "scan.session_token": ("GET", lambda w, h: "/door/session.json", session_token),
     "scan.visit": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}", visit_page),
     "scan.correct": ("GET", lambda w, h: f"/visits/{w.visits[h.id]}/correct",
                      visit_change("page")),

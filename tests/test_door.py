@@ -59,7 +59,7 @@ def post_visit(client, household, outcomes: dict, path=None, **fields):
 
 def elder_part(body: str, elder) -> str:
     """The part of the door form that belongs to one elder (their fieldset)."""
-    start = body.index(f"<legend>{elder.name}")
+    start = body.index(f'<span class="elder-name">{elder.name}')
     end = body.find('<fieldset class="elder', start)
     return body[start:end if end != -1 else len(body)]
 

@@ -1,7 +1,7 @@
 """Visits: one door event, with one record per elder seen."""
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
@@ -45,6 +45,11 @@ class Mood(enum.StrEnum):
     LOW = "low"
 
 
+# A visit that reached the server this long after it happened was kept on the phone (no
+# signal at the door) and sent later.
+SENT_LATE_AFTER = timedelta(minutes=10)
+
+
 class Visit(db.Model):
     """One door event by one visitor; the idempotency key stops a retried form counting twice."""
 
@@ -85,6 +90,13 @@ class Visit(db.Model):
     corrections: Mapped[list["VisitCorrection"]] = relationship(
         back_populates="visit", order_by="VisitCorrection.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def sent_late(self) -> bool:
+        """Recorded at the phone's time at the door but received much later (no signal)."""
+        return (not self.entered_late and self.server_time is not None
+                and self.occurred_at is not None
+                and self.server_time - self.occurred_at > SENT_LATE_AFTER)
 
 
 class VisitRecord(db.Model):

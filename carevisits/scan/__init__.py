@@ -1,5 +1,7 @@
 """The door: scanning a card (or typing the household number) and recording a visit."""
 
+from dataclasses import dataclass
+
 from flask import (
     abort,
     current_app,
@@ -15,16 +17,26 @@ from flask_login import current_user
 from carevisits.access import NEXT_KEY
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
-from carevisits.models import Household, Mood, Outcome, Role, Visit, VisitMethod
+from carevisits.models import Household, Mood, Outcome, Role, Roster, Visit, VisitMethod
 from carevisits.models.base import utcnow
-from carevisits.scan import corrections
+from carevisits.responses import wants_json
+from carevisits.scan import background, corrections, offline
 from carevisits.scan.blueprint import VISITORS, bp, visitor_required
 from carevisits.scan.forms import ElderRecordForm, NumberForm, VisitForm, VoidForm, read_request
-from carevisits.services import alerts, checkin, doorcodes, menus, requests, rosters, rounds
+from carevisits.services import (
+    alerts,
+    checkin,
+    doorcodes,
+    menus,
+    requests,
+    rosters,
+    rounds,
+    visit_times,
+)
 from carevisits.services.corrections import can_change
 from carevisits.services.scope import can_see_visit
 
-__all__ = ["bp", "corrections"]
+__all__ = ["background", "bp", "corrections", "offline"]
 
 
 
@@ -37,23 +49,46 @@ def door(token: str):
         return render_template("scan/neutral.html")
     # One statement answers "in scope or not", for made-up and real tokens alike: the same
     # work and the same page, so neither the bytes nor the time says whether a card exists.
+    if sent_again := background.already_recorded(
+            lambda visit: visit.door_code is not None and visit.door_code.token == token):
+        return sent_again
     code = doorcodes.find_code_for(current_user, token) if current_user.role in VISITORS else None
     if code is None:
+        if wants_json():
+            return background.refused(background.NOT_IN_SCOPE, 403)
         return render_template("scan/unavailable.html")
     if code.household.closed_at is not None:
         return _closed(code.household)
-    if code.revoked_at is not None:
+    if code.revoked_at is not None and not _kept_while_on_the_door(code):
+        if wants_json():
+            return background.refused(background.CARD_REPLACED, 409)
         return render_template("scan/replaced.html", household=code.household)
     return _check_in(code.household, VisitMethod.SCANNED, door_code=code)
+
+
+def _kept_while_on_the_door(code) -> bool:
+    """A visit kept on the phone without signal, made while this card was still on the door
+    (replaced since): it counts, like any visit of that time."""
+    if request.method != "POST" or request.form.get("queued") != "1":
+        return False
+    form = VisitForm(household=code.household)
+    at_the_door = visit_times.door_time(utcnow(), form.client_datetime(), form.waited())
+    return doorcodes.was_on_the_door(code, at_the_door)
 
 
 @bp.route("/visit/<number>", methods=["GET", "POST"])
 @visitor_required
 def by_number(number: str):
     """Check in by the household number when a card is missing or will not scan."""
+    typed = doorcodes.normalise_household_number(number)
+    if sent_again := background.already_recorded(
+            lambda visit: visit.door_code is None and visit.household.number == typed):
+        return sent_again
     form = NumberForm(data={"number": number}, meta={"csrf": False})
     household = _household_in_scope(form)
     if household is None:
+        if wants_json():
+            return background.refused(background.NOT_IN_SCOPE, 403)
         return render_template("scan/number.html", form=form), 404
     if household.closed_at is not None:
         return _closed(household)
@@ -99,15 +134,24 @@ def _household_in_scope(form: NumberForm) -> Household | None:
 
 def _closed(household: Household):
     """A closed household takes no visit: say so, record nothing (a form sent anyway: 409)."""
+    if wants_json():
+        return background.refused(_l("This household is closed: no visit is recorded here."),
+                                  409)
     return (render_template("scan/closed.html", household=household),
             409 if request.method == "POST" else 200)
 
 
-def _check_in(household: Household, method: VisitMethod, door_code=None):
-    """Show the form, or record the visit it sends and show the result."""
-    form = VisitForm(manual=method == VisitMethod.MANUAL, household=household)
-    now = utcnow()
-    today = now.astimezone(local_zone()).date()
+@dataclass
+class _Door:
+    """What a household's check-in form shows and checks, for the signed-in visitor."""
+
+    roster: Roster | None
+    readings: bool
+    services: dict
+    subforms: list
+
+
+def _door(household: Household, now, today) -> _Door:
     roster = None
     if current_user.role == Role.VOLUNTEER:
         roster = rosters.roster_for_visit(current_user, household, today)
@@ -116,43 +160,61 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     services = {e.id: menus.due_services(e, now, today, readings=readings) for e in elders}
     subforms = [(e, ElderRecordForm(prefix=f"e{e.id}", elder_name=e.name, offered={
         d.entry.item_id: d.entry.item.name for d in services[e.id]})) for e in elders]
+    return _Door(roster, readings, services, subforms)
 
-    # What the visitor must know at the door, and the thresholds the form warns at.
-    door_context = {"now": now, "last": rounds.last_records(elders), "normal":
-                    alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS"))}
+
+def _check_in(household: Household, method: VisitMethod, door_code=None):
+    """Show the form, or record the visit it sends and show the result (in JSON to the
+    page's script, which keeps the visit on the phone when this cannot be reached)."""
+    form = VisitForm(manual=method == VisitMethod.MANUAL, household=household)
+    now = utcnow()
+    door = _door(household, now, now.astimezone(local_zone()).date())
 
     def page(status=200, error=None):
-        return render_template("scan/checkin.html", household=household, form=form,
-                               subforms=subforms, method=method, error=error,
-                               services=services, request_kinds=requests.KINDS, roster=roster,
-                               readings=readings,
-                               posted=request.form if request.method == "POST" else None,
-                               invalid=status == 422 and error is None, **door_context), status
+        if request.method == "POST" and wants_json():
+            return background.refused(error or background.form_errors(
+                form, door.subforms), status)
+        return render_template(
+            "scan/checkin.html", household=household, form=form, subforms=door.subforms,
+            method=method, error=error, services=door.services, request_kinds=requests.KINDS,
+            roster=door.roster, readings=door.readings, now=now,
+            last=rounds.last_records([e for e, _ in door.subforms]),
+            normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
+            posted=request.form if request.method == "POST" else None,
+            invalid=status == 422 and error is None), status
 
     if request.method == "GET":
         form.idempotency_key.data = checkin.new_idempotency_key()
         return page()
-    needs, problems = {}, []
-    for elder in elders:
-        needs[elder.id], request_errors = read_request(request.form, elder.id)
-        problems += [f"{elder.name}: {e}" for e in request_errors]
-    if not (form.validate() & all([sub.validate() for _, sub in subforms])):
+    needs, problems = _needs(door)
+    if not (form.validate() & all([sub.validate() for _, sub in door.subforms])):
         return page(422)
     if problems:
         return page(422, error="；".join(problems))
     try:
-        visit, _created = checkin.record_visit(
+        visit, created = checkin.record_visit(
             visitor=current_user, household=household, method=method, door_code=door_code,
             manual_reason=form.reason.data or "", idempotency_key=form.idempotency_key.data,
             client_time=form.client_datetime(), visited_at=form.visited_datetime(),
-            records=[_record_input(e, sub, needs[e.id]) for e, sub in subforms],
-            roster=roster, duration_minutes=form.minutes.data,
-        )
+            records=[_record_input(e, sub, needs[e.id]) for e, sub in door.subforms],
+            roster=door.roster, duration_minutes=form.minutes.data,
+            queued=form.queued.data == "1", waited=form.waited())
     except checkin.CheckInError as err:
         db.session.rollback()
         return page(422, error=str(err))
     db.session.commit()
+    if wants_json():
+        return background.recorded(visit, url_for("scan.visit", visit_id=visit.id), created)
     return redirect(url_for("scan.visit", visit_id=visit.id))
+
+
+def _needs(door: _Door) -> tuple[dict, list[str]]:
+    """The request raised for each elder (or None), and every problem with them, named."""
+    needs, problems = {}, []
+    for elder, _sub in door.subforms:
+        needs[elder.id], request_errors = read_request(request.form, elder.id)
+        problems += [f"{elder.name}：{e}" for e in request_errors]
+    return needs, problems
 
 
 def _record_input(elder, sub: ElderRecordForm, need) -> checkin.ElderRecordInput:

@@ -1,6 +1,6 @@
 """The check-in form: visit-level fields plus one sub-form per elder."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -12,6 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -27,7 +28,7 @@ from carevisits.i18n import local_zone
 from carevisits.models import MET_OUTCOMES, RequestClass
 from carevisits.models.base import utcnow
 from carevisits.paging import record_id
-from carevisits.services import checkin, doorcodes, menus
+from carevisits.services import checkin, doorcodes, menus, visit_times
 from carevisits.services.checkin import (
     DIASTOLIC_RANGE,
     NOTES_MAX,
@@ -188,8 +189,18 @@ class VisitForm(TextForm):
         """Not in the future, not too long ago, not before the household was on the list."""
         when = self.visited_datetime()
         if when is not None and self.household is not None and (
-                problem := checkin.late_entry_error(when, self.household, utcnow())):
+                problem := visit_times.late_entry_error(when, self.household, utcnow())):
             raise ValidationError(problem)
+
+    # Sent from the phone's queue (kept there without signal): "1", and how many seconds it
+    # waited there by the phone's own clock.
+    queued = HiddenField(validators=[Optional(), AnyOf(["1"])])
+    queued_age = WholeNumberField(validators=[Optional(), NumberRange(min=0)])
+
+    def waited(self) -> timedelta | None:
+        """How long a visit sent from the phone's queue waited there, when it says."""
+        seconds = self.queued_age.data
+        return None if seconds is None or seconds < 0 else timedelta(seconds=seconds)
 
     def client_datetime(self) -> datetime | None:
         """The phone's clock at submit time, if it sent a readable and plausible one."""
@@ -197,8 +208,8 @@ class VisitForm(TextForm):
             value = datetime.fromisoformat(self.client_time.data or "")
         except ValueError:
             return None
-        return checkin.plausible_client_time(value if value.tzinfo else value.replace(tzinfo=UTC),
-                                             utcnow())
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return visit_times.plausible_client_time(aware, utcnow())
 
 
 class NumberForm(TextForm):

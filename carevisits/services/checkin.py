@@ -27,7 +27,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, menus, requests, schedule
+from carevisits.services import alerts, audit, menus, requests, schedule, visit_times
 from carevisits.services.scope import can_see_household
 
 # A volunteer's visit counts for hours: from a quick look-in to a long afternoon.
@@ -38,17 +38,6 @@ DIASTOLIC_RANGE = (30, 160)
 PULSE_RANGE = (30, 220)
 NOTES_MAX = 1000
 REASON_MAX = 200
-# A visit queued on a phone without signal counts from when it happened, but a
-# phone clock can be wrong: its time is believed only inside this window.
-CLIENT_TIME_WINDOW = timedelta(hours=48)
-CLIENT_CLOCK_SKEW = timedelta(minutes=5)
-# The phone's clock is kept with the visit (for questions later) only when it lies within
-# this much of the server's: a clock set to year 1 or 9999 is no information, and could not
-# be stored in every zone.
-CLIENT_CLOCK_PLAUSIBLE = timedelta(days=366)
-# A visit recorded afterwards ("visited earlier": the phone was dead) may say when it was,
-# up to this far back.
-LATE_ENTRY_WINDOW = timedelta(hours=48)
 
 
 def new_idempotency_key() -> str:
@@ -104,44 +93,6 @@ def check_record(rec: ElderRecordInput) -> None:
         raise CheckInError(_l("Readings can only be recorded for an elder who was met."))
 
 
-def plausible_client_time(client_time: datetime, server_time: datetime) -> datetime | None:
-    """The phone's clock as kept with a visit (aware), or None when it is further than
-    CLIENT_CLOCK_PLAUSIBLE from the server's."""
-    return client_time if abs(client_time - server_time) <= CLIENT_CLOCK_PLAUSIBLE else None
-
-
-def contact_time(server_time: datetime, client_time: datetime | None) -> datetime:
-    """When the visit happened: the phone's time if plausible, else the server's."""
-    if client_time is None:
-        return server_time
-    if server_time - CLIENT_TIME_WINDOW <= client_time <= server_time + CLIENT_CLOCK_SKEW:
-        return min(client_time, server_time)
-    return server_time
-
-
-def late_entry_error(visited_at: datetime, household: Household, now: datetime) -> str | None:
-    """Why a "visited earlier" time cannot be taken, or None if it can."""
-    if visited_at > now + CLIENT_CLOCK_SKEW:
-        return str(_l("The time of the visit is in the future."))
-    if visited_at < now - LATE_ENTRY_WINDOW:
-        return str(_l("A visit can be recorded late up to %(n)d hours afterwards.",
-                      n=LATE_ENTRY_WINDOW // timedelta(hours=1)))
-    if household.created_at is not None and visited_at < household.created_at:
-        return str(_l("The household was not on the list yet at that time."))
-    return None
-
-
-def _occurred_at(household: Household, now: datetime, client_time: datetime | None,
-                 visited_at: datetime | None) -> datetime:
-    """When the visit happened: the time given for a visit entered late, else the phone's
-    time if plausible, else the server's."""
-    if visited_at is None:
-        return contact_time(now, client_time)
-    if late := late_entry_error(visited_at, household, now):
-        raise CheckInError(late)
-    return min(visited_at, now)
-
-
 def find_visit(idempotency_key: str) -> Visit | None:
     """The visit already recorded under this key, if any."""
     return db.session.scalar(select(Visit).where(Visit.idempotency_key == idempotency_key))
@@ -151,15 +102,18 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
                  idempotency_key: str, method: VisitMethod, door_code: DoorCode | None = None,
                  manual_reason: str = "", client_time: datetime | None = None,
                  roster: Roster | None = None, duration_minutes: int | None = None,
-                 visited_at: datetime | None = None) -> tuple[Visit, bool]:
+                 visited_at: datetime | None = None, queued: bool = False,
+                 waited: timedelta | None = None) -> tuple[Visit, bool]:
     """Record a visit and return it with True, or the earlier visit with this key and False.
 
     A volunteer visits for a roster: readings only where it allows them, and the visit's
     minutes (or the roster's default) count toward their hours. ``visited_at``: a visit
-    recorded late, at the time the visitor gives (marked as entered late)."""
+    recorded late, at the time the visitor gives (marked as entered late). ``queued``: kept on
+    the phone without signal and sent afterwards, ``waited`` that long by the phone's own
+    clock (see ``visit_times``)."""
     existing = find_visit(idempotency_key)
     if existing is not None:
-        return _same_visit(existing, visitor, household), False
+        return _same_visit(existing, visitor, household, records), False
     elders = _checked_elders(visitor, household, records, method, manual_reason)
     if visitor.role == Role.VOLUNTEER:
         duration_minutes = _volunteer_rules(roster, records, duration_minutes)
@@ -167,6 +121,9 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         roster, duration_minutes = None, None
 
     now = utcnow()
+    if problem := visit_times.time_error(household, now, client_time, visited_at, queued,
+                                         waited):
+        raise CheckInError(problem)
     visit = Visit(
         household=household,
         visitor=visitor,
@@ -175,7 +132,7 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         manual_reason=manual_reason.strip(),
         server_time=now,
         client_time=client_time,
-        occurred_at=_occurred_at(household, now, client_time, visited_at),
+        occurred_at=visit_times.occurred_at(now, client_time, visited_at, queued, waited),
         entered_late=visited_at is not None,
         idempotency_key=idempotency_key,
         roster=roster,
@@ -187,7 +144,7 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         for r in records
     ]
     if not _stored(visit):
-        return _same_visit(find_visit(idempotency_key), visitor, household), False
+        return _same_visit(find_visit(idempotency_key), visitor, household, records), False
     for rec in records:
         _deliveries_and_request(visit, elders[rec.elder_id], rec, visitor)
     met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
@@ -273,11 +230,22 @@ def _deliveries_and_request(visit: Visit, elder: Elder, rec: ElderRecordInput,
         raise CheckInError(f"{elder.name}: {err}") from None
 
 
-def _same_visit(existing: Visit, visitor: User, household: Household) -> Visit:
+def _same_visit(existing: Visit, visitor: User, household: Household,
+                records: list[ElderRecordInput]) -> Visit:
     """The earlier visit under a key, if this resend really is the same form."""
     if existing.visitor_id != visitor.id or existing.household_id != household.id:
         raise CheckInError(_l("This form was already used for another visit. Reload it."))
+    if not is_resend(existing, visitor, {r.elder_id: r.outcome.value for r in records}):
+        raise CheckInError(_l("This visit was already saved with other answers. To change "
+                              "it, correct the saved visit."))
     return existing
+
+
+def is_resend(visit: Visit, visitor: User, outcomes: dict[int, str]) -> bool:
+    """Whether a form sent again under a visit's key is that visit (its answer was lost on
+    the way): the same visitor, the same outcome for each elder."""
+    return visit.visitor_id == visitor.id and outcomes == {
+        r.elder_id: r.outcome.value for r in visit.records}
 
 
 def _note_contact(elders: list[Elder], at: datetime) -> None:

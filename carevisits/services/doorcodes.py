@@ -2,6 +2,7 @@
 
 import secrets
 import unicodedata
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -73,6 +74,13 @@ def live_code(household: Household) -> DoorCode | None:
     return db.session.scalar(
         select(DoorCode).where(DoorCode.household_id == household.id, DoorCode.revoked_at.is_(None))
     )
+
+
+def was_on_the_door(code: DoorCode, when: datetime | None) -> bool:
+    """Whether this card was the household's live card at ``when`` (issued, not yet
+    replaced): a visit kept on a phone without signal counts by the card it scanned then."""
+    return (when is not None and code.created_at <= when
+            and (code.revoked_at is None or when < code.revoked_at))
 
 
 def issue_code(household: Household) -> DoorCode:

@@ -212,13 +212,24 @@ def item_used(item: ServiceItem) -> bool:
 def current_menu(elder: Elder, today: date) -> list[MenuEntry]:
     """The elder's menu entries in force today (a retired service drops off the menu, and so
     does another street's: an elder whose household moved to another street)."""
-    return list(db.session.scalars(
-        select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
-        .where(MenuEntry.elder_id == elder.id, MenuEntry.ended_at.is_(None), ~ServiceItem.retired,
-               offered_to(elder),
-               MenuEntry.starts_on <= today,
-               (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
-        .order_by(ServiceItem.category, ServiceItem.name)))
+    return current_menus([elder], today)[elder.id]
+
+
+def current_menus(elders: list[Elder], today: date) -> dict[int, list[MenuEntry]]:
+    """Elder id → their menu entries in force today (see ``current_menu``), in one query."""
+    street = (select(Community.street_id).join(Grid, Grid.community_id == Community.id)
+              .join(Household, Household.grid_id == Grid.id)
+              .join(Elder, Elder.household_id == Household.id)
+              .where(Elder.id == MenuEntry.elder_id).scalar_subquery())
+    found: dict[int, list[MenuEntry]] = {e.id: [] for e in elders}
+    for entry in db.session.scalars(
+            select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
+            .where(MenuEntry.elder_id.in_(list(found)), MenuEntry.ended_at.is_(None),
+                   ~ServiceItem.retired, shared_or_of(street), MenuEntry.starts_on <= today,
+                   (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
+            .order_by(ServiceItem.category, ServiceItem.name)):
+        found[entry.elder_id].append(entry)
+    return found
 
 
 def last_deliveries(elder_ids: list[int]) -> dict[tuple[int, int], datetime]:
@@ -235,19 +246,32 @@ def due_services(elder: Elder, now: datetime, today: date, *,
     """The elder's menu with what falls due on a visit now (every visit, or its period
     since the last delivery has passed); without ``readings`` (a roster whose volunteers
     record none), services that take a health reading are not offered at all."""
-    menu = [e for e in current_menu(elder, today) if readings or not takes_readings(e.item)]
-    last = last_deliveries([elder.id])
-    result = []
-    for entry in menu:
-        at = last.get((elder.id, entry.item_id))
-        if entry.frequency == Frequency.EVERY_VISIT:
-            due = True
-        elif entry.frequency in PERIOD:
-            due = at is None or now - at >= PERIOD[entry.frequency]
-        else:
-            due = False
-        result.append(DueService(entry, at, due))
+    return due_services_of([elder], now, today, readings=lambda _elder: readings)[elder.id]
+
+
+def due_services_of(elders: list[Elder], now: datetime, today: date, *,
+                     readings=lambda elder: True) -> dict[int, list[DueService]]:
+    """Elder id → ``due_services`` of each, in two queries whatever their number;
+    ``readings(elder)`` says whether readings are taken at that elder's door."""
+    menus = current_menus(elders, today)
+    last = last_deliveries(list(menus))
+    result: dict[int, list[DueService]] = {}
+    for elder in elders:
+        result[elder.id] = []
+        for entry in menus[elder.id]:
+            if readings(elder) or not takes_readings(entry.item):
+                at = last.get((elder.id, entry.item_id))
+                result[elder.id].append(DueService(entry, at, _is_due(entry, at, now)))
     return result
+
+
+def _is_due(entry: MenuEntry, last: datetime | None, now: datetime) -> bool:
+    """Every visit, or its period since the last delivery has passed."""
+    if entry.frequency == Frequency.EVERY_VISIT:
+        return True
+    if entry.frequency in PERIOD:
+        return last is None or now - last >= PERIOD[entry.frequency]
+    return False
 
 
 def delivered_at_visits(visit_ids: list[int]) -> dict[tuple[int, int], list[Delivery]]:

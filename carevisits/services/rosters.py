@@ -266,8 +266,17 @@ def my_rosters(user: User) -> list[Roster]:
 
 def roster_for_visit(user: User, household: Household, today: date) -> Roster | None:
     """The roster a volunteer visits this household for: one meeting today, else the first."""
-    return db.session.scalar(
-        select(Roster).join(RosterHousehold)
-        .where(RosterHousehold.household_id == household.id,
-               Roster.id.in_(volunteer_rosters(user)))
-        .order_by(Roster.weekday != today.weekday(), Roster.id).limit(1))
+    return rosters_for_visits(user, [household.id], today).get(household.id)
+
+
+def rosters_for_visits(user: User, household_ids: list[int], today: date) -> dict[int, Roster]:
+    """Household id → ``roster_for_visit`` of each, in one query (households on none of the
+    volunteer's rosters are left out)."""
+    found: dict[int, Roster] = {}
+    for household_id, roster in db.session.execute(
+            select(RosterHousehold.household_id, Roster).select_from(Roster).join(RosterHousehold)
+            .where(RosterHousehold.household_id.in_(household_ids),
+                   Roster.id.in_(volunteer_rosters(user)))
+            .order_by(Roster.weekday != today.weekday(), Roster.id)):
+        found.setdefault(household_id, roster)
+    return found
