@@ -96,7 +96,8 @@
 
   // What the phone can check before a visit is sent or kept: an outcome for every elder and
   // each box's own constraints, marked at the box as the server marks them.
-  var texts = (document.getElementById("queue-texts") || {dataset: {}}).dataset;
+  var texts = form.dataset;  // the form's own texts, in the page's language
+  var queueTexts = (document.getElementById("queue-texts") || {dataset: {}}).dataset;
   var FULL_WIDTH = /[\uff10-\uff19]/g;
 
   function mark(box, message, at) {
@@ -261,7 +262,7 @@
         note.className = "flash warn saved-offline";
         note.setAttribute("role", "status");
         note.setAttribute("data-key", keyField.value);
-        note.textContent = texts.saved;
+        note.textContent = queueTexts.saved;
         form.parentNode.insertBefore(note, form);
         var waits = document.getElementById("queue-door");
         if (waits) waits.remove();

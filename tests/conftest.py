@@ -151,6 +151,16 @@ def app(database_url, tmp_path):
 
 
 @pytest.fixture
+def csrf_client(database_url, tmp_path, world):
+    """A client of a second app with CSRF on (the ``app`` fixture's is off), on the same
+    database; its engine is disposed at the end, leaving no connection open."""
+    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
+    yield app.test_client()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
 def clock(app) -> TestClock:
     """The app's clock: ``clock.set(instant)``, ``clock.advance(days=2)``."""
     return app.config["CLOCK"]

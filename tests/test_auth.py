@@ -2,11 +2,9 @@
 
 import re
 
-import pytest
-
 from carevisits.extensions import db
 from carevisits.models import Visit
-from tests.conftest import count, login, make_app
+from tests.conftest import count, login
 
 
 def test_sign_in_goes_to_the_role_home_and_sign_out_ends_it(client, world):
@@ -112,15 +110,6 @@ def test_scan_then_sign_in_returns_to_the_door(client, world):
 
 
 # --- one suite with CSRF on -------------------------------------------------------------
-
-@pytest.fixture
-def csrf_client(database_url, tmp_path, world):
-    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    yield client
-    with app.app_context():
-        db.engine.dispose()
-
 
 def _token(html: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)

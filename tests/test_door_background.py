@@ -14,7 +14,7 @@ from carevisits.models import Visit
 from carevisits.services.doorcodes import issue_code
 from carevisits.services.visit_times import QUEUED_WINDOW
 from tests import factories
-from tests.conftest import count, latest, login, make_app
+from tests.conftest import count, latest, login
 
 JSON = {"Accept": "application/json"}
 
@@ -83,9 +83,8 @@ def test_no_session_asks_to_sign_in_and_no_scope_is_refused(client, world, clock
     assert count(Visit) == 0
 
 
-def test_an_expired_csrf_token_asks_to_sign_in(database_url, tmp_path, world):
-    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
+def test_an_expired_csrf_token_asks_to_sign_in(csrf_client, world):
+    client = csrf_client
     login_page = client.get("/login").get_data(as_text=True)
     assert "csrf_token" in login_page
     response = client.post(f"/c/{world.h1.code.token}", data={"x": "1"}, headers=JSON)
@@ -160,9 +159,8 @@ def test_the_same_key_with_other_answers_is_refused_not_dropped(client, world, c
     assert count(Visit) == 1
 
 
-def test_a_stale_csrf_token_with_a_live_session_is_sent_again(database_url, tmp_path, world):
-    app = make_app(database_url, tmp_path, WTF_CSRF_ENABLED=True)
-    client = app.test_client()
+def test_a_stale_csrf_token_with_a_live_session_is_sent_again(csrf_client, world):
+    client = csrf_client
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)
     assert client.post("/login", data={"username": "worker", "password": factories.PASSWORD,
