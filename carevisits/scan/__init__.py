@@ -39,7 +39,6 @@ from carevisits.services.scope import can_see_visit
 __all__ = ["background", "bp", "corrections", "offline"]
 
 
-
 @bp.route("/c/<token>", methods=["GET", "POST"])
 def door(token: str):
     """A door card's address: the check-in form for staff in scope, a neutral page otherwise."""
@@ -47,11 +46,11 @@ def door(token: str):
         # The same page, the same bytes, for a valid, revoked or made-up token.
         session[NEXT_KEY] = request.path
         return render_template("scan/neutral.html")
-    # One statement answers "in scope or not", for made-up and real tokens alike: the same
-    # work and the same page, so neither the bytes nor the time says whether a card exists.
     if sent_again := background.already_recorded(
             lambda visit: visit.door_code is not None and visit.door_code.token == token):
         return sent_again
+    # One statement answers "in scope or not", for made-up and real tokens alike: the same
+    # work and the same page, so neither the bytes nor the time says whether a card exists.
     code = doorcodes.find_code_for(current_user, token) if current_user.role in VISITORS else None
     if code is None:
         if wants_json():
