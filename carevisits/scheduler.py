@@ -25,8 +25,9 @@ from sqlalchemy import text
 
 from carevisits.database import write_transaction
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, notify, requests
+from carevisits.services import alerts, coverage_store, notify, requests
 
 # pg_try_advisory_lock's key for the scan: any constant no other code of this database uses.
 ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
@@ -34,12 +35,16 @@ ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
 
 def run_scans(now: datetime) -> tuple[list[int], list[int], int, int]:
     """One round as of ``now``: open overdue and request-overdue alerts (committed), then send
-    the notifications that are due. Returns (overdue ids, request ids, sent, failed)."""
+    the notifications that are due, then take the finished weeks' and months' figures the
+    dashboard reads (committed apart). Returns (overdue ids, request ids, sent, failed)."""
     with write_transaction():
         overdue = alerts.scan_overdue(now)
         late_requests = requests.scan_overdue_requests(now)
         db.session.commit()
     sent, failed = notify.deliver_due(now)
+    with write_transaction():
+        coverage_store.take_finished(now, local_zone())
+        db.session.commit()
     return overdue, late_requests, sent, failed
 
 

@@ -16,8 +16,9 @@ from carevisits.models import Role
 from tests import factories
 from tests.clock import TestClock
 
-# The browser tests' chromium, live server and phone (fixtures every test module may use).
-pytest_plugins = ["tests.browser"]
+# The browser tests' chromium, live server and phone, and the dashboard's hand-built street
+# (fixtures every test module may use).
+pytest_plugins = ["tests.browser", "tests.dashboard_world"]
 
 POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])

@@ -323,6 +323,12 @@ ROUTES = {
                                   lambda role, which: print_scoped(role, which, ok=400)),
     "coordinator.volunteer_hours": ("GET", lambda w, h: "/coordinator/volunteer-hours",
                                     only(COORDINATORS, 200)),
+    "coordinator.dashboard_page": ("GET", lambda w, h: "/coordinator/",
+                                   only(COORDINATORS, 200)),
+    "coordinator.worker": ("GET", lambda w, h: f"/coordinator/workers/{w.grid_workers[h.id]}",
+                           print_scoped),  # the worker of the household's grid
+    "coordinator.report": ("GET", lambda w, h: "/coordinator/report.xlsx",
+                           only(COORDINATORS, 200)),
     "register.areas_page": ("GET", lambda w, h: "/register/", only(COORDINATORS, 200)),
     "register.add_street": ("POST", lambda w, h: "/register/streets", only({"admin"}, 422)),
     "register.add_community": ("POST", lambda w, h: f"/register/streets/{w.street_of[h.id]}/"
@@ -394,6 +400,9 @@ def matrix_world(world):
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
     covers = {}
+    grid_workers = {world.h1.id: world.worker.id, world.h2.id: world.other_worker.id,
+                    world.h3.id: factories.user(Role.GRID_WORKER, grid=world.h3.grid).id,
+                    world.h4.id: factories.user(Role.GRID_WORKER, grid=world.h4.grid).id}
     relative = factories.user(Role.FAMILY, username="relative")
     stand_in = factories.user(Role.GRID_WORKER, username="standin")
     db.session.add(VolunteerProfile(user=world.volunteer, community=world.h1.grid.community,
@@ -460,7 +469,7 @@ def matrix_world(world):
                            requests=request_ids, menu=menu, spare_item=item.id,
                            street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
-                           covers=covers)
+                           covers=covers, grid_workers=grid_workers)
 
 
 def check(response, expected, household, scope_elders):

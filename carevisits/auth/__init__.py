@@ -50,7 +50,7 @@ def home_for(user) -> str:
     if user.role == Role.ADMIN:
         return url_for("admin.users")
     if user.role == Role.COORDINATOR:
-        return url_for("elders.index")
+        return url_for("coordinator.dashboard_page")
     if user.role == Role.GRID_WORKER:
         return url_for("round.index")
     if user.role == Role.FAMILY:

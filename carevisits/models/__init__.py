@@ -11,6 +11,7 @@ from carevisits.models.alert import (
 )
 from carevisits.models.area import Community, Grid, GridAssignment, Street
 from carevisits.models.audit import AuditEvent
+from carevisits.models.coverage import CoveragePeriod, ElderMonth, GridWeek, PeriodKind
 from carevisits.models.family import FamilyInvite, FamilyLink
 from carevisits.models.household import (
     CareLevel,
@@ -92,6 +93,10 @@ __all__ = [
     "AuditEvent",
     "CareLevel",
     "Community",
+    "CoveragePeriod",
+    "ElderMonth",
+    "GridWeek",
+    "PeriodKind",
     "DoorCode",
     "Elder",
     "Grid",

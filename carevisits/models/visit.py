@@ -53,7 +53,11 @@ SENT_LATE_AFTER = timedelta(minutes=10)
 class Visit(db.Model):
     """One door event by one visitor; the idempotency key stops a retried form counting twice."""
 
-    __table_args__ = (Index("ix_visit_household_time", "household_id", "occurred_at"),)
+    # A month's or a week's visits for the dashboard are a range of occurred_at (issue 15),
+    # and a month's volunteer visits a range within the rosters' visits.
+    __table_args__ = (Index("ix_visit_household_time", "household_id", "occurred_at"),
+                      Index("ix_visit_occurred_at", "occurred_at"),
+                      Index("ix_visit_roster_time", "roster_id", "occurred_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
@@ -68,7 +72,7 @@ class Visit(db.Model):
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     # A volunteer's visit is made for a roster and counts toward their hours: the minutes
     # they gave, or the roster's default, fixed when the visit is recorded.
-    roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"), index=True)
+    roster_id: Mapped[int | None] = mapped_column(ForeignKey("roster.id"))
     duration_minutes: Mapped[int | None] = mapped_column(SmallInteger)
     # Recorded afterwards with a time the visitor gave ("visited earlier": the phone was dead).
     entered_late: Mapped[bool] = mapped_column(default=False)

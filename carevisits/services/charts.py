@@ -53,3 +53,45 @@ def bp_trend(readings: list[tuple[datetime, int, int]], label: str, zone: tzinfo
     return Markup(  # nosec B704
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(label)}">{guides}{dates}{line(1, "upper")}{line(2, "lower")}</svg>')
+
+
+TREND_WIDTH, TREND_HEIGHT = 360, 170
+
+
+def share_trend(labels: list[str], series: list[tuple[str, list[float | None]]],
+                title: str) -> Markup:
+    """Shares (0–1) per period as lines on a 0–100% axis, one per series (CSS classes
+    ``s0``, ``s1`` …), the period labels under the axis (first, middle, last); a period
+    without a share leaves a gap. Its numbers belong in a table beside it."""
+    if not labels:
+        return Markup("")
+    span = max(len(labels) - 1, 1)
+
+    def x(i: int) -> float:
+        return PAD + 8 + (TREND_WIDTH - 2 * PAD - 16) * i / span
+
+    def y(share: float) -> float:
+        return TREND_HEIGHT - PAD - (TREND_HEIGHT - 2 * PAD) * share
+
+    guides = "".join(f'<line class="guide" x1="{PAD}" x2="{TREND_WIDTH - PAD}" y1="{y(v):.1f}" '
+                     f'y2="{y(v):.1f}"/><text x="2" y="{y(v) + 4:.1f}">{int(v * 100)}%</text>'
+                     for v in (0, 0.5, 1))
+    ticks = sorted({0, span // 2, len(labels) - 1})
+    dates = "".join(f'<text class="date" x="{x(i):.1f}" y="{TREND_HEIGHT - 6}" '
+                    f'text-anchor="middle">{escape(labels[i])}</text>' for i in ticks)
+    lines = []
+    for n, (_name, shares) in enumerate(series):
+        runs, run = [], []
+        for i, share in enumerate(shares):
+            if share is None:
+                runs, run = runs + [run] if run else runs, []
+            else:
+                run.append(f"{x(i):.1f},{y(share):.1f}")
+        runs += [run] if run else []
+        lines += [f'<polyline class="s{n}" fill="none" points="{" ".join(r)}"/>' for r in runs]
+        lines += [f'<circle class="s{n}" r="2" cx="{p.split(",")[0]}" cy="{p.split(",")[1]}"/>'
+                  for r in runs for p in r]
+    # Numbers and labels the code formats; the title and labels are escaped.
+    return Markup(  # nosec B704
+        f'<svg class="chart trend" viewBox="0 0 {TREND_WIDTH} {TREND_HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}">{guides}{dates}{"".join(lines)}</svg>')

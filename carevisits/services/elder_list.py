@@ -8,11 +8,13 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import contains_eager
 
 from carevisits.extensions import db
+from carevisits.i18n import local_zone
 from carevisits.models import CareLevel, Community, Elder, Grid, GridAssignment, Household, User
-from carevisits.services import schedule
+from carevisits.services import coverage_rules, schedule
+from carevisits.services.exports import Month
 from carevisits.services.scope import area_options, household_scope
 
-STATUSES = ("active", "paused", "closed", "overdue", "never", "all")
+STATUSES = ("active", "paused", "closed", "overdue", "never", "unmet", "all")
 
 
 @dataclass
@@ -42,6 +44,10 @@ class ElderFilter:
 
 
 def _status_clause(status: str, now: datetime):
+    if status == "unmet":  # the dashboard's "not met this month" (coverage_rules)
+        r = coverage_rules.Reckoning.of(Month.of(now, local_zone()), now, local_zone())
+        return (coverage_rules.population(r.at, now, r.zone)
+                & ~coverage_rules.met_between(r.start, r.end, now))
     return {
         "active": Elder.active,
         # The rule of every badge and scan (schedule.state), in SQL.
@@ -52,7 +58,8 @@ def _status_clause(status: str, now: datetime):
     }.get(status)
 
 
-def _area_clause(area: str):
+def area_clause(area: str):
+    """SQL on Community/Grid: within an area option (``s:1``/``c:2``/``g:3``); None if bad."""
     kind, _, ident = area.partition(":")
     if not ident.isdigit():
         return None
@@ -71,7 +78,7 @@ def register_query(user: User, chosen: ElderFilter, now: datetime) -> Select:
         query = query.order_by(Elder.due_at.asc().nulls_first())
     query = query.order_by(Community.name, Grid.name, Household.address, Household.building,
                            Household.unit, Household.room, Elder.id)
-    for clause in (_area_clause(chosen.area), _status_clause(chosen.status, now)):
+    for clause in (area_clause(chosen.area), _status_clause(chosen.status, now)):
         if clause is not None:
             query = query.where(clause)
     if chosen.care_level:

@@ -48,6 +48,15 @@ class Month:
             raise ValueError(text)
         return value
 
+    @classmethod
+    def of(cls, moment: datetime, zone: ZoneInfo) -> "Month":
+        """The local month a moment falls in."""
+        local = moment.astimezone(zone)
+        return cls(local.year, local.month)
+
+    def previous(self) -> "Month":
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
     def bounds(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         start = datetime.combine(date(self.year, self.month, 1), time(), zone)
         nxt = date(self.year + self.month // 12, self.month % 12 + 1, 1)
