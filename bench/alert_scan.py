@@ -35,9 +35,10 @@ import time
 from bisect import bisect
 from collections import Counter, defaultdict
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,6 +63,14 @@ from carevisits.models import (  # noqa: E402
 from carevisits.services import alerts, notify, rounds  # noqa: E402
 from carevisits.services.doorcodes import luhn_digit  # noqa: E402
 from carevisits.services.schedule import DEFAULT_POLICY  # noqa: E402
+
+# The app's default zone (BABEL_DEFAULT_TIMEZONE): pauses end on local dates, so the world's
+# "today" is Shanghai's, not UTC's (with UTC dates the check failed from 16:00 to 24:00 UTC).
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> date:
+    return moment.astimezone(ZONE).date()
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
@@ -107,7 +116,7 @@ class World:
         levels = [lvl for lvl, _ in LEVEL_SHARE]
         level_cum = list(accumulate(s for _, s in LEVEL_SHARE))
         state_cum = list(accumulate(s for _, s in STATE_SHARE))
-        today = now.date()
+        today = local_date(now)
         self.level, self.last, self.paused, self.active = [], [], [], []
         self.due, self.overdue = [], []
         for _ in range(n_elders):
@@ -194,7 +203,7 @@ class World:
         for i in range(self.n):
             if self.paused[i] is not None:
                 pid += 1
-                rows.append((pid, i + 1, "住院", self.now.date() - timedelta(days=3),
+                rows.append((pid, i + 1, "住院", local_date(self.now) - timedelta(days=3),
                              self.paused[i], None, i * GRIDS // self.n + 1, self.now))
         return rows
 
@@ -485,7 +494,7 @@ def naive_once(world: World, sample: list[int], now: datetime) -> tuple[float, f
                    Elder.visit_interval_days))}
         list_seconds = time.perf_counter() - t0
         overdue = set()
-        today = now.date()
+        today = local_date(now)
         t0 = time.perf_counter()
         for elder_id in sample:
             e = elders[elder_id]

@@ -8,9 +8,10 @@ PostgreSQL database on 127.0.0.1:5432 as user postgres) with the Alembic migrati
 it in bulk with SQL — INSERT … SELECT from a recursive CTE (SQLite) or generate_series
 (PostgreSQL), never the ORM: one street of 20 communities and 200 grids with a worker each,
 one household per elder, N elders (10% 重点, 25% 关注, the rest 一般; 1% closed, 2% paused),
-and M visits with one record each, every elder visited about every 5 days (1 in 20 a phone
-call, 1 in 50 a no-answer); last contacts and schedules are then set by UPDATEs. It then
-times, for the street's coordinator signed in through the test client (median of --runs):
+a year of overdue alerts (every 20th elder, monthly), and M visits with one record each,
+every elder visited about every 5 days (1 in 20 a phone call, 1 in 50 a no-answer); last
+contacts and schedules are then set by UPDATEs. It then times, for the street's coordinator
+signed in through the test client (median of --runs):
 
   (a) the scan's work, once: taking last month's figures and the trends' finished weeks
       (services/coverage_store.py) from nothing stored;
@@ -134,6 +135,22 @@ def load_areas(conn, d: str, n_elders: int) -> None:
         f"WHERE paused_until IS NOT NULL"))
 
 
+def load_alerts(conn, d: str, n_elders: int) -> None:
+    """Every 20th elder has had an overdue alert in each of the last 12 months; those of the
+    last 10 days are open (about 1 in 60 elders), the others acknowledged after 3 hours and
+    resolved after a day."""
+    now = int(NOW.timestamp())
+    opened = f"{now} - ((i / 12) % 30 + (i % 12) * 30) * 86400 - 3600"
+    recent = "((i / 12) % 30 < 10 AND i % 12 = 0)"
+    conn.execute(text(
+        f"INSERT INTO alert (elder_id, kind, level, status, ladder_step, details, opened_at, "
+        f"acknowledged_at, resolved_at, resolution) SELECT (i / 12) * 20 % {n_elders} + 1, "
+        f"'overdue', 'warning', CASE WHEN {recent} THEN 'open' ELSE 'resolved' END, 0, '{{}}', "
+        f"{_ts(d, opened)}, CASE WHEN {recent} THEN NULL ELSE {_ts(d, opened + ' + 10800')} "
+        f"END, CASE WHEN {recent} THEN NULL ELSE {_ts(d, opened + ' + 86400')} END, '' "
+        f"FROM {_series(d, n_elders // 20 * 12)}"))
+
+
 def history_days(n_elders: int, n_visits: int) -> int:
     """How far back M visits reach when each elder is visited every VISIT_EVERY_DAYS days."""
     return max(1, round(n_visits / n_elders * VISIT_EVERY_DAYS))
@@ -251,6 +268,7 @@ def run(backend: str, n_elders: int, n_visits: int, runs: int, keep: bool) -> No
             started = time.perf_counter()
             with db.engine.begin() as conn:
                 load_areas(conn, d, n_elders)
+                load_alerts(conn, d, n_elders)
                 load_visits(conn, d, n_elders, n_visits, 0, newest)
                 set_schedules(conn, d)
             _analyze()

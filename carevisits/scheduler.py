@@ -36,15 +36,13 @@ ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
 def run_scans(now: datetime) -> tuple[list[int], list[int], int, int]:
     """One round as of ``now``: open overdue and request-overdue alerts (committed), then send
     the notifications that are due, then take the finished weeks' and months' figures the
-    dashboard reads (committed apart). Returns (overdue ids, request ids, sent, failed)."""
+    dashboard reads (each committed apart). Returns (overdue ids, request ids, sent, failed)."""
     with write_transaction():
         overdue = alerts.scan_overdue(now)
         late_requests = requests.scan_overdue_requests(now)
         db.session.commit()
     sent, failed = notify.deliver_due(now)
-    with write_transaction():
-        coverage_store.take_finished(now, local_zone())
-        db.session.commit()
+    coverage_store.take_finished(now, local_zone())
     return overdue, late_requests, sent, failed
 
 

@@ -3,6 +3,8 @@ downloaded browser), a phone-sized context, a live server with CSRF on, and the 
 thumb takes (sign in, choose an outcome). Loaded as a pytest plugin by conftest.py, so
 its fixtures are there for every test module."""
 
+from contextlib import contextmanager
+
 import pytest
 from flask_babel import gettext
 from playwright import sync_api
@@ -42,15 +44,22 @@ def live_server(database_url, tmp_path, world):  # a test may override it (an em
         yield base_url
 
 
-@pytest.fixture
-def phone(browser):
-    """A fresh phone-sized browser context (no cookies): one page in it."""
-    context = browser.new_context(**PHONE)
+@contextmanager
+def page_in_new_context(browser, options: dict):
+    """One page in a fresh browser context (no cookies), closed at the end."""
+    context = browser.new_context(**options)
     context.set_default_timeout(TIMEOUT_MS)
     try:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh phone-sized browser context (no cookies): one page in it."""
+    with page_in_new_context(browser, PHONE) as page:
+        yield page
 
 
 def door_path(household) -> str:

@@ -7,7 +7,7 @@ import re
 import openpyxl
 import pytest
 
-from tests.browser import TIMEOUT_MS, sign_in
+from tests.browser import page_in_new_context, sign_in
 from tests.conftest import make_app
 from tests.live_server import serve
 
@@ -27,12 +27,8 @@ def live_server(database_url, tmp_path, street):
 
 @pytest.fixture
 def desk(browser):
-    context = browser.new_context(**DESKTOP)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+    with page_in_new_context(browser, DESKTOP) as page:
+        yield page
 
 
 def test_the_coordinator_finds_the_lagging_grid_and_downloads_the_report(

@@ -12,9 +12,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import AuditEvent
+from carevisits.models import AuditEvent, Role
+from carevisits.services import report_pdf
+from tests import factories
 from tests.conftest import login
-from tests.dashboard_world import NOW
+from tests.dashboard_world import NOW, _visit, at
+from tests.test_scan import statements_sent
 
 
 def page(client, url) -> str:
@@ -73,9 +76,15 @@ def test_sorting_and_drilling_down(client, street):
     client = signed_in(client, street.coordinator)
     by_name = table_rows(page(client, "/coordinator/?sort=name"), "grid")
     assert list(by_name) == sorted(by_name)
-    ca, _cb = street.communities
+    ca, cb = street.communities
     html = page(client, f"/coordinator/?area=c:{ca.id}")
     assert set(table_rows(html, "grid")) == {"甲社区 · 一网格", "甲社区 · 二网格"}
+    db.session.rollback()  # the requests' read snapshot, before this test writes
+    factories.grid(cb, "空网格")  # nobody to visit yet: no rate
+    db.session.commit()
+    rates = [cells[2] for cells in table_rows(page(client, "/coordinator/"), "grid").values()]
+    assert rates[-1] == "—"  # the lagging grid first, one with nobody to visit last
+    assert rates[:-1] == sorted(rates[:-1], key=lambda r: float(r.rstrip("%")))
 
 
 @pytest.mark.parametrize("query, words", [
@@ -154,3 +163,43 @@ def test_a_workers_page(client, street):
     assert "2026-11-17" in html and "2026-11-12" in html
     assert NOW.year == 2026
     assert client.get("/coordinator/workers/999999").status_code == 404
+
+
+def test_the_pdf_stops_a_long_list_and_says_where_the_rest_is(client, street, monkeypatch):
+    monkeypatch.setattr(report_pdf, "PDF_ROWS", 1)
+    client = signed_in(client, street.coordinator)
+    book = load_workbook(io.BytesIO(client.get("/coordinator/report.xlsx?month=2026-11").data))
+    late_names = [row[4] for row in book["月末逾期老人"].iter_rows(min_row=2, values_only=True)]
+    assert len(late_names) >= 2
+    document = pypdfium2.PdfDocument(client.get("/coordinator/report.pdf?month=2026-11").data)
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    document.close()
+    assert late_names[0] in text and late_names[-1] not in text
+    assert f"另有 {len(late_names) - 1} 行" in text.replace("\r\n", "")
+
+
+def _statements(client, url) -> int:
+    with statements_sent() as sent:
+        page(client, url)
+    return len(sent)
+
+
+@pytest.mark.parametrize("month", ["2026-11", "2026-10"])
+def test_the_dashboard_runs_as_many_statements_for_a_bigger_street(client, street, month):
+    """Set-based: more communities, grids, workers, elders and visits add no statement."""
+    client = signed_in(client, street.coordinator)
+    url = f"/coordinator/?month={month}"
+    page(client, url)  # the first request reads what each process reads once
+    before = _statements(client, url)
+    db.session.rollback()  # the requests' read snapshot, before this test writes
+    for n in range(3):
+        community = factories.community(street.street, f"新社区{n}")
+        for m in range(2):
+            grid = factories.grid(community, f"新网格{n}{m}")
+            factories.user(Role.GRID_WORKER, username=f"nw{n}{m}", grid=grid)
+            for household in [factories.household(grid, elders=2, room=str(r)) for r in range(3)]:
+                for elder in household.elders:
+                    _visit(elder, street.workers[0], at(11, 3))
+                    _visit(elder, street.workers[0], at(10, 3))
+    db.session.commit()
+    assert _statements(client, url) == before

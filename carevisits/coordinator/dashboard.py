@@ -15,10 +15,11 @@ from carevisits.services import coverage, dashboard, monthly_report, worker_page
 from carevisits.services.charts import share_trend
 from carevisits.services.exports import Month
 
-# ?sort= of the drill-down tables → the row's value; lagging first by default.
+# ?sort= of the drill-down tables → the row's value; lagging first by default (rows with
+# nobody to visit, and so no rate, after the others).
 SORTS = {"name": lambda r: (r.parent, r.name), "elders": lambda r: r.elders,
-         "rate": lambda r: (r.rate is not None, r.rate or 0),
-         "on_schedule": lambda r: (r.on_schedule_share is not None, r.on_schedule_share or 0),
+         "rate": lambda r: (r.rate is None, r.rate or 0),
+         "on_schedule": lambda r: (r.on_schedule_share is None, r.on_schedule_share or 0),
          "late": lambda r: r.late, "never": lambda r: r.never}
 
 

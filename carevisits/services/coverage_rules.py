@@ -120,8 +120,8 @@ def _policies() -> dict:
     info, transaction = db.session.info, db.session().get_transaction()
     if transaction is None or info.get("coverage.transaction") is not transaction:
         streets = db.session.scalars(select(Community.street_id).distinct()).all()
-        found = {"visits": {s: schedule.street_policy(s) for s in streets},
-                 "phone": {s: contacts.phone_policy(s) for s in streets},
+        found = {"visits": schedule.street_policies(streets),
+                 "phone": contacts.phone_policies(streets),
                  "overrides": [n for n in db.session.scalars(
                      select(Elder.visit_interval_days).distinct()) if n]}
         info["coverage.transaction"] = db.session().get_transaction()

@@ -3,13 +3,14 @@ so that the dashboard's trends and a past month's report read a few stored rows 
 the visit history. A period's figures are taken again (at most hourly) until they are taken
 after its end plus the window in which visits kept on phones may still arrive; from then on
 they are final: a correction made later does not change a month already reported.
-docs/DECISIONS.md, "Stored figures of finished periods"."""
+docs/DECISIONS.md, "The dashboard's queries at scale"."""
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, delete, insert, literal, select
+from sqlalchemy import ColumnElement, case, delete, insert, select
 
+from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import (
     CoveragePeriod,
@@ -58,7 +59,34 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return case((condition, True), else_=False)
 
 
-def _renew(kind: PeriodKind, start: datetime, end: datetime, now: datetime) -> CoveragePeriod:
+MONTH_COLUMNS = ("elder_id", "grid_id", "care_level", "counted", "met", "paused", "closed",
+                 "late", "never")
+WEEK_COLUMNS = ("grid_id", "elders", "met", "on_schedule")
+
+
+def month_rows(r: Reckoning) -> list[dict]:
+    """The figures of a finished month, one row per elder added before its end (MONTH_COLUMNS)."""
+    figures = elder_figures(r)
+    query = elders_in_grids().add_columns(
+        Elder.id, Household.grid_id, Elder.care_level,
+        *[_flag(figures[k]) for k in ("elders", "met", "paused", "closed", "late", "never")]
+    ).where(Elder.created_at < r.at)
+    return [dict(zip(MONTH_COLUMNS, row, strict=True)) for row in db.session.execute(query)]
+
+
+def week_rows(start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> list[dict]:
+    """The figures of a finished week, one row per grid (WEEK_COLUMNS)."""
+    figures = week_figures(start, end, now, zone)
+    query = elders_in_grids().add_columns(
+        Household.grid_id, *[count_of(figures[k]) for k in ("elders", "met", "on_schedule")]
+    ).where(Elder.created_at < end).group_by(Household.grid_id)
+    return [dict(zip(WEEK_COLUMNS, row, strict=True)) for row in db.session.execute(query)]
+
+
+def store(kind: PeriodKind, start: datetime, end: datetime, rows: list[dict],
+          now: datetime) -> CoveragePeriod:
+    """Keep a period's rows (month_rows or week_rows) as taken at ``now``, in place of any
+    taken before."""
     stored = period(kind, start, end)
     if stored is None:
         stored = CoveragePeriod(kind=kind, starts_at=start, ends_at=end, taken_at=now)
@@ -68,34 +96,9 @@ def _renew(kind: PeriodKind, start: datetime, end: datetime, now: datetime) -> C
         for table in (ElderMonth, GridWeek):
             db.session.execute(delete(table).where(table.period_id == stored.id))
     db.session.flush()
-    return stored
-
-
-def take_month(r: Reckoning) -> CoveragePeriod:
-    """Take (or take again) the figures of a finished month: one row per elder."""
-    stored = _renew(PeriodKind.MONTH, r.start, r.end, r.now)
-    figures = elder_figures(r)
-    db.session.execute(insert(ElderMonth).from_select(
-        ["period_id", "elder_id", "grid_id", "care_level", "counted", "met", "paused",
-         "closed", "late", "never"],
-        elders_in_grids().add_columns(
-            literal(stored.id), Elder.id, Household.grid_id, Elder.care_level,
-            *[_flag(figures[k]) for k in ("elders", "met", "paused", "closed", "late",
-                                           "never")])
-        .where(Elder.created_at < r.at)))
-    return stored
-
-
-def take_week(start: datetime, end: datetime, now: datetime, zone: ZoneInfo) -> CoveragePeriod:
-    """Take (or take again) the figures of a finished week: one row per grid."""
-    stored = _renew(PeriodKind.WEEK, start, end, now)
-    figures = week_figures(start, end, now, zone)
-    db.session.execute(insert(GridWeek).from_select(
-        ["period_id", "grid_id", "elders", "met", "on_schedule"],
-        elders_in_grids().add_columns(
-            literal(stored.id), Household.grid_id,
-            *[count_of(figures[k]) for k in ("elders", "met", "on_schedule")])
-        .where(Elder.created_at < end).group_by(Household.grid_id)))
+    if rows:
+        table = ElderMonth if kind == PeriodKind.MONTH else GridWeek
+        db.session.execute(insert(table), [{**row, "period_id": stored.id} for row in rows])
     return stored
 
 
@@ -107,16 +110,24 @@ def _due(kind: PeriodKind, start: datetime, end: datetime, now: datetime) -> boo
 
 def take_finished(now: datetime, zone: ZoneInfo) -> int:
     """Take the figures the dashboard will read that are missing or not yet final: last
-    month's, and the trends' finished weeks of this month and last. Returns how many."""
+    month's, and the trends' finished weeks of this month and last; committed one period at
+    a time. Each period is worked out in a read transaction and written in a write
+    transaction of its own: on SQLite the write lock is held for the insert only, not for
+    the seconds a month takes at 100,000 elders, so check-ins do not wait. Returns how many."""
     this_month = Month.of(now, zone)
-    taken = 0
+    due = {}  # (kind, start, end) → how to work its rows out; the months share weeks
     for month in (this_month.previous(), this_month):
         r = Reckoning.of(month, now, zone)
         if not r.current and _due(PeriodKind.MONTH, r.start, r.end, now):
-            take_month(r)
-            taken += 1
+            due[PeriodKind.MONTH, r.start, r.end] = lambda r=r: month_rows(r)
         for start, end in week_spans(r):
             if _due(PeriodKind.WEEK, start, end, now):
-                take_week(start, end, now, zone)
-                taken += 1
-    return taken
+                due[PeriodKind.WEEK, start, end] = (
+                    lambda start=start, end=end: week_rows(start, end, now, zone))
+    for (kind, start, end), rows_of in due.items():
+        rows = rows_of()
+        db.session.commit()  # the read ends here
+        with write_transaction():
+            store(kind, start, end, rows, now)
+            db.session.commit()
+    return len(due)

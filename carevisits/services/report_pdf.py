@@ -14,6 +14,10 @@ from carevisits.services.coverage import percent
 from carevisits.services.dashboard import Dashboard
 from carevisits.services.fonts import card_font
 
+# Lists longer than this (the elders overdue at the month's end, the alerts) stop in the PDF
+# with a line saying how many more the XLSX holds: a street of 100,000 elders would otherwise
+# print hundreds of pages.
+PDF_ROWS = 200
 SERIES = (("走访率", colors.HexColor("#1d4ed8")), ("按时率", colors.HexColor("#b45309")))
 CHART_W, CHART_H = 170 * mm, 42 * mm
 
@@ -73,8 +77,13 @@ def render(board: Dashboard, sheets: list[tuple[str, list[str], list[list]]],
                              spaceAfter=3)
     big = ParagraphStyle("t", fontName=font, fontSize=16, leading=20, spaceAfter=6)
     story = [Paragraph(f"{title} · {board.area_label} · {board.reckoning.month}", big)]
+    note = ParagraphStyle("n", fontName=font, fontSize=8, leading=11)
     for name, header, rows in sheets:
-        story += [Paragraph(name, heading), _table(header, rows, font), Spacer(1, 3 * mm)]
+        story += [Paragraph(name, heading), _table(header, rows[:PDF_ROWS], font)]
+        if len(rows) > PDF_ROWS:
+            story.append(Paragraph(f"以上为前 {PDF_ROWS} 行，另有 {len(rows) - PDF_ROWS} 行，"
+                                   f"见同月 XLSX 报表“{name}”表。", note))
+        story.append(Spacer(1, 3 * mm))
     story.append(Paragraph("近12周走势(每周走访率、周末按时率)", heading))
     for name, weeks in board.trends.items():
         story.append(_trend_chart(name, weeks, font))

@@ -26,10 +26,15 @@ DEFAULT_POLICY = {
 
 def street_policy(street_id: int) -> dict[CareLevel, tuple[int, int]]:
     """A street's (interval days, grace hours) per care level, defaults filled in."""
-    policy = dict(DEFAULT_POLICY)
-    for row in db.session.scalars(select(CarePolicy).where(CarePolicy.street_id == street_id)):
-        policy[row.care_level] = (row.interval_days, row.grace_hours)
-    return policy
+    return street_policies([street_id])[street_id]
+
+
+def street_policies(street_ids: list[int]) -> dict[int, dict[CareLevel, tuple[int, int]]]:
+    """:func:`street_policy` of several streets, in one statement."""
+    policies = {street_id: dict(DEFAULT_POLICY) for street_id in street_ids}
+    for row in db.session.scalars(select(CarePolicy).where(CarePolicy.street_id.in_(street_ids))):
+        policies[row.street_id][row.care_level] = (row.interval_days, row.grace_hours)
+    return policies
 
 
 def _streets_of(elders: list[Elder]) -> dict[int, int]:

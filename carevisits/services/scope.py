@@ -1,6 +1,7 @@
 """Who may see which households: one SQL condition that scopes every list."""
 
 from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy.orm import selectinload
 
 from carevisits.extensions import db
 from carevisits.models import (
@@ -128,7 +129,8 @@ def managed_communities(user: User) -> list[Community]:
 def area_options(user: User) -> dict[str, str]:
     """The streets, communities and grids a user covers, as ``s:1``/``c:2``/``g:3`` → label."""
     options: dict[str, str] = {}
-    streets = select(Street).order_by(Street.name)
+    streets = (select(Street).order_by(Street.name)
+               .options(selectinload(Street.communities).selectinload(Community.grids)))
     if user.role == Role.COORDINATOR and user.community_id:
         communities = [user.community]
     elif user.role == Role.ADMIN or (user.role == Role.COORDINATOR and user.street_id):
