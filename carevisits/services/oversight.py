@@ -12,6 +12,7 @@ from carevisits.extensions import db
 from carevisits.models import (
     Alert,
     AlertKind,
+    AlertStatus,
     CoveragePeriod,
     Elder,
     GridWeek,
@@ -58,8 +59,12 @@ class AlertPanel:
         return sum(self.open_by.values())
 
 
-def _open_at(at: datetime):
-    return and_(Alert.opened_at < at, or_(Alert.resolved_at.is_(None), Alert.resolved_at >= at))
+def _open_at(r: Reckoning):
+    """SQL on Alert: open at the reckoning moment (now: by its status, read by index)."""
+    if r.current:
+        return Alert.status.in_((AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
+    return and_(Alert.opened_at < r.at,
+                or_(Alert.resolved_at.is_(None), Alert.resolved_at >= r.at))
 
 
 def _median_hours(pairs) -> float | None:
@@ -75,8 +80,8 @@ def alert_panel(user: User, r: Reckoning) -> AlertPanel:
 
     open_by = {(kind, level): n for kind, level, n in db.session.execute(scoped(
         select(Alert.kind, Alert.level, func.count()).select_from(Alert))
-        .where(_open_at(r.at)).group_by(Alert.kind, Alert.level))}
-    oldest = db.session.scalar(scoped(select(Alert)).where(_open_at(r.at))
+        .where(_open_at(r)).group_by(Alert.kind, Alert.level))}
+    oldest = db.session.scalar(scoped(select(Alert)).where(_open_at(r))
                                .order_by(Alert.opened_at).limit(1))
     acknowledged = db.session.execute(scoped(
         select(Alert.opened_at, Alert.acknowledged_at).select_from(Alert))

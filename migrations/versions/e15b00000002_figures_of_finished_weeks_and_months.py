@@ -6,7 +6,8 @@ Create Date: 2026-11-30 06:01:06
 
 The dashboard's trends and a past month's figures read these (per grid and week, per elder
 and month) instead of the visit history: services/coverage_store.py. The rosters' visits
-are indexed by time as well, so that a month's volunteer hours read that month only.
+are indexed by time as well (a partial index: most visits have no roster), so that a
+month's volunteer hours read that month's roster visits only.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,7 +21,9 @@ depends_on = None
 
 def upgrade():
     op.drop_index('ix_visit_roster_id', table_name='visit')
-    op.create_index('ix_visit_roster_time', 'visit', ['roster_id', 'occurred_at'])
+    op.create_index('ix_visit_roster_time', 'visit', ['roster_id', 'occurred_at'],
+                    sqlite_where=sa.text('roster_id IS NOT NULL'),
+                    postgresql_where=sa.text('roster_id IS NOT NULL'))
     op.create_table('coverage_period',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('month', 'week', name='periodkind', native_enum=False, length=20), nullable=False),
