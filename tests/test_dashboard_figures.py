@@ -257,7 +257,7 @@ def _everything(user, r):
     rows = [found.total, *found.street, *found.community, *found.grid, *found.workers]
     return ([(row.key, row.name, row.scheduled_elders, figures(row)) for row in rows],
             {level: figures(row) for level, row in found.total.by_level.items()},
-            [e.id for e, *_rest in db.session.execute(coverage.late_elders(user, r))])
+            [tuple(row) for row in db.session.execute(coverage.late_elders(user, r))])
 
 
 def _weeks(user, r):

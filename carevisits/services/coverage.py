@@ -205,10 +205,13 @@ def percent(share: float | None) -> float | None:
 
 
 def late_elders(user: User, r: Reckoning) -> Select:
-    """SELECT (elder, household, grid, community) of the population late at the reckoning
-    moment (now: the schedule rule; a stored month: as stored), by community, grid and
-    address."""
-    query = (select(Elder, Household, Grid, Community).select_from(Elder)
+    """SELECT (community, grid, household number, address, building, unit, room, elder name,
+    care level, last contact) of the population late at the reckoning moment (now: the
+    schedule rule; a stored month: as stored), by community, grid and address. Columns, not
+    objects: at 100,000 elders the list runs to thousands of rows."""
+    query = (select(Community.name, Grid.name, Household.number, Household.address,
+                    Household.building, Household.unit, Household.room, Elder.name,
+                    Elder.care_level, Elder.last_contact_at).select_from(Elder)
              .join(Household, Elder.household_id == Household.id)
              .join(Grid, Household.grid_id == Grid.id)
              .join(Community, Grid.community_id == Community.id).where(community_scope(user))

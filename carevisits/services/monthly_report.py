@@ -14,7 +14,19 @@ from carevisits.labels import (
     CARE_LEVELS,
     REQUEST_CLASSES,
 )
-from carevisits.models import Alert, Community, Elder, Grid, Household, RequestClass, User
+from carevisits.models import (
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    CareLevel,
+    Community,
+    Elder,
+    Grid,
+    Household,
+    RequestClass,
+    User,
+)
 from carevisits.models.household import format_address
 from carevisits.services import audit, coverage, exports, report_pdf, volunteer_hours
 from carevisits.services.dashboard import Dashboard, build
@@ -60,27 +72,36 @@ def summary_lines(board: Dashboard) -> list[list]:
     return lines
 
 
+def _texts(labels: dict) -> dict:
+    """A label table translated once (not once per row of a list thousands long)."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def _late_rows(user: User, board: Dashboard) -> list[list]:
-    r = board.reckoning
-    return [[c.name, g.name, h.number, format_address(h.address, h.building, h.unit, h.room),
-             e.name, str(CARE_LEVELS[e.care_level]),
-             local_text(e.last_contact_at, r.zone) if e.last_contact_at else "从未"]
-            for e, h, g, c in db.session.execute(coverage.late_elders(user, r))]
+    r, levels = board.reckoning, _texts(CARE_LEVELS)
+    return [[community, grid, number, format_address(address, building, unit, room), name,
+             levels[CareLevel(level)], local_text(last, r.zone) if last else "从未"]
+            for community, grid, number, address, building, unit, room, name, level, last
+            in db.session.execute(coverage.late_elders(user, r))]
 
 
 def _alert_rows(user: User, board: Dashboard) -> list[list]:
     r = board.reckoning
-    query = (select(Alert, Elder, Grid, Community).join(Elder, Alert.elder_id == Elder.id)
+    kinds, levels, statuses = _texts(ALERT_KINDS), _texts(ALERT_LEVELS), _texts(ALERT_STATUSES)
+    query = (select(Alert.opened_at, Community.name, Grid.name, Elder.name, Alert.kind,
+                    Alert.level, Alert.status, Alert.acknowledged_at, Alert.resolved_at)
+             .select_from(Alert).join(Elder, Alert.elder_id == Elder.id)
              .join(Household, Elder.household_id == Household.id)
              .join(Grid, Household.grid_id == Grid.id)
              .join(Community, Grid.community_id == Community.id)
              .where(household_scope(user), Alert.opened_at >= r.start, Alert.opened_at < r.at)
              .order_by(Alert.opened_at))
-    return [[local_text(a.opened_at, r.zone), c.name, g.name, e.name, str(ALERT_KINDS[a.kind]),
-             str(ALERT_LEVELS[a.level]), str(ALERT_STATUSES[a.status]),
-             local_text(a.acknowledged_at, r.zone) if a.acknowledged_at else "",
-             local_text(a.resolved_at, r.zone) if a.resolved_at else ""]
-            for a, e, g, c in db.session.execute(query)]
+    return [[local_text(opened, r.zone), community, grid, name, kinds[AlertKind(kind)],
+             levels[AlertLevel(level)], statuses[AlertStatus(status)],
+             local_text(acknowledged, r.zone) if acknowledged else "",
+             local_text(resolved, r.zone) if resolved else ""]
+            for opened, community, grid, name, kind, level, status, acknowledged, resolved
+            in db.session.execute(query)]
 
 
 def sheets(user: User, board: Dashboard) -> list[tuple[str, list[str], list[list]]]:
