@@ -320,3 +320,26 @@ def test_figures_taken_in_the_late_visit_window_are_taken_again(street, clock):
     four_days_on = two_days_on + timedelta(days=2)
     coverage_store.take_finished(four_days_on, SH)
     assert coverage_store.is_final(coverage_store.period(PeriodKind.MONTH, *october.bounds(SH)))
+
+
+def test_alerts_open_at_a_past_months_end(street):
+    e = street.e
+    db.session.add_all([
+        Alert(elder=e.edge_in, kind=AlertKind.OVERDUE, level=AlertLevel.WARNING,  # open then
+              opened_at=at(10, 20), acknowledged_at=at(10, 21), resolved_at=at(11, 2),
+              status=AlertStatus.RESOLVED),
+        Alert(elder=e.covered, kind=AlertKind.OVERDUE, level=AlertLevel.WARNING,  # still open
+              opened_at=at(10, 25)),
+        Alert(elder=e.today, kind=AlertKind.OVERDUE, level=AlertLevel.WARNING,  # closed in time
+              opened_at=at(10, 3), resolved_at=at(10, 9), status=AlertStatus.RESOLVED),
+        Alert(elder=e.phoned, kind=AlertKind.OVERDUE, level=AlertLevel.URGENT,  # not yet opened
+              opened_at=at(11, 3)),
+    ])
+    db.session.commit()
+    october = oversight.alert_panel(street.coordinator,
+                                    coverage.Reckoning.of(Month(2026, 10), NOW, SH))
+    assert october.open_by == {("overdue", "warning"): 2}
+    assert october.oldest.elder_id == e.edge_in.id
+    assert october.median_resolve_hours == 144.0  # 10-03 → 10-09; the other was resolved later
+    now = oversight.alert_panel(street.coordinator, coverage.Reckoning.of(Month(2026, 11), NOW, SH))
+    assert now.open_by == {("overdue", "warning"): 1, ("overdue", "urgent"): 1}

@@ -78,6 +78,10 @@ class Alert(db.Model):
               sqlite_where=text("status != 'resolved'"),
               postgresql_where=text("status != 'resolved'")),
         Index("ix_alert_status_opened", "status", "opened_at"),
+        # The dashboard's month of alerts: opened, acknowledged, resolved within it.
+        Index("ix_alert_opened_at", "opened_at"),
+        Index("ix_alert_acknowledged_at", "acknowledged_at"),
+        Index("ix_alert_resolved_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -61,10 +61,11 @@ class AlertPanel:
 
 def _open_at(r: Reckoning):
     """SQL on Alert: open at the reckoning moment (now: by its status, read by index)."""
+    unresolved = Alert.status.in_((AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
     if r.current:
-        return Alert.status.in_((AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED))
-    return and_(Alert.opened_at < r.at,
-                or_(Alert.resolved_at.is_(None), Alert.resolved_at >= r.at))
+        return unresolved
+    # Not yet resolved, or resolved since: both read by index, not the history of alerts.
+    return and_(Alert.opened_at < r.at, or_(unresolved, Alert.resolved_at >= r.at))
 
 
 def _median_hours(pairs) -> float | None:

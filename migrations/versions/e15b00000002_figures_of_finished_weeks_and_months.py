@@ -7,7 +7,8 @@ Create Date: 2026-11-30 06:01:06
 The dashboard's trends and a past month's figures read these (per grid and week, per elder
 and month) instead of the visit history: services/coverage_store.py. The rosters' visits
 are indexed by time as well (a partial index: most visits have no roster), so that a
-month's volunteer hours read that month's roster visits only.
+month's volunteer hours read that month's roster visits only; alerts by when they were
+opened, acknowledged and resolved, for the dashboard's month of alerts.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ depends_on = None
 
 
 def upgrade():
+    for column in ('opened_at', 'acknowledged_at', 'resolved_at'):
+        op.create_index(f'ix_alert_{column}', 'alert', [column])
     op.drop_index('ix_visit_roster_id', table_name='visit')
     op.create_index('ix_visit_roster_time', 'visit', ['roster_id', 'occurred_at'],
                     sqlite_where=sa.text('roster_id IS NOT NULL'),
@@ -67,3 +70,5 @@ def downgrade():
     op.drop_table('coverage_period')
     op.drop_index('ix_visit_roster_time', table_name='visit')
     op.create_index('ix_visit_roster_id', 'visit', ['roster_id'])
+    for column in ('opened_at', 'acknowledged_at', 'resolved_at'):
+        op.drop_index(f'ix_alert_{column}', table_name='alert')
