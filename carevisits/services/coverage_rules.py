@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -114,11 +115,20 @@ class Reckoning:
 
 
 
+# PostgreSQL's memory for one hash in the statements that read past visits: their membership
+# tests (met, late) are hashed only if the set of elders fits; with the default 4 MB a set of
+# 100,000 elders did not, and each test read the whole set again for every elder (hours).
+HASH_MEMORY = "256MB"
+
+
 def _policies() -> dict:
     """The streets' visit and phone policies and the elders' own intervals, read once per
-    transaction (a dashboard builds dozens of statements from them)."""
+    transaction (a dashboard builds dozens of statements from them) — the statements that
+    read past visits start here, so on PostgreSQL the transaction gets HASH_MEMORY too."""
     info, transaction = db.session.info, db.session().get_transaction()
     if transaction is None or info.get("coverage.transaction") is not transaction:
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(text(f"SET LOCAL work_mem = '{HASH_MEMORY}'"))
         streets = db.session.scalars(select(Community.street_id).distinct()).all()
         found = {"visits": schedule.street_policies(streets),
                  "phone": contacts.phone_policies(streets),
