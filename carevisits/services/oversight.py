@@ -74,7 +74,7 @@ def _median_hours(pairs) -> float | None:
 
 
 def alert_panel(user: User, r: Reckoning) -> AlertPanel:
-    """The alerts panel (four statements; the medians read the month's acknowledged and
+    """The alerts panel (five statements; the medians read the month's acknowledged and
     resolved alerts, not elders or visits)."""
     def scoped(query):
         return _scoped_by_elder(query, Alert.elder_id, user)
