@@ -12,6 +12,7 @@ from carevisits.database import register_database
 from carevisits.elders import bp as elders_bp
 from carevisits.errors import register_error_handlers
 from carevisits.family import bp as family_bp
+from carevisits.fragments import register_fragments
 from carevisits.i18n import register_i18n
 from carevisits.paging import register_converters
 from carevisits.printing import bp as printing_bp
@@ -46,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     register_template_globals(app)
+    register_fragments(app)
     register_scheduler(app)
     return app
 

@@ -1,16 +1,25 @@
-"""Engine settings: SQLite in WAL mode with a busy timeout and early write locks.
+"""Engine settings: SQLite in WAL mode with a busy timeout, and its one write lock taken
+around the writes of a transaction, not from its first read.
 
-Under concurrent check-ins a plain SQLite ``BEGIN`` fails with "database is locked"
-when two read-then-write transactions try to upgrade their locks. Every transaction
-that will write therefore starts with ``BEGIN IMMEDIATE``: requests with an unsafe
-method, and code run inside :func:`write_transaction`.
+Under concurrent check-ins a plain SQLite ``BEGIN`` fails with "database is locked" when
+two read-then-write transactions try to upgrade their locks: a reader's snapshot cannot
+become a writer once another writer has committed since. Holding ``BEGIN IMMEDIATE`` from
+a request's first query avoids that, but then two workers serve no more than one (the lock
+is held while the page is checked and rendered). So a transaction starts as a reader
+(``BEGIN``), and just before its first write (INSERT, UPDATE, DELETE, SAVEPOINT, or a
+SELECT … FOR UPDATE) it ends its read snapshot and starts again with ``BEGIN IMMEDIATE``,
+waiting for the lock within the busy timeout. What it read before is not locked: rules
+that read then write must hold against a concurrent writer as they do on PostgreSQL (a
+unique index, a conditional UPDATE, a re-read after the first write). Code that must
+serialise from its first read (CLI commands, the scan's thread) runs inside
+:func:`write_transaction`, which begins with ``BEGIN IMMEDIATE`` at once.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -18,7 +27,9 @@ from carevisits.config import MIGRATIONS_DIR
 from carevisits.extensions import db, migrate
 
 _write_intent: ContextVar[bool] = ContextVar("write_intent", default=False)
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# What a SQLite transaction holds (connection info): a reader's snapshot, or the write lock.
+LOCK_KEY, READING, WRITING = "sqlite_lock", "reading", "writing"
+READ_KEYWORDS = ("SELECT", "WITH", "PRAGMA", "EXPLAIN")
 
 
 @contextmanager
@@ -40,21 +51,14 @@ def write_transaction() -> Iterator[None]:
         _write_intent.reset(token)
 
 
-def takes_write_lock(view):
-    """Mark a GET view that writes (an audited read) so its transaction locks early."""
-    view.takes_write_lock = True
-    return view
-
-
-def _wants_write_lock() -> bool:
-    if _write_intent.get():
+def _writes(statement: str, context) -> bool:
+    """Whether a statement needs the write lock: anything but a plain read."""
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
         return True
-    if not has_request_context():
-        return False
-    if request.method not in SAFE_METHODS:
-        return True
-    view = current_app.view_functions.get(request.endpoint)
-    return getattr(view, "takes_write_lock", False)
+    compiled = getattr(context, "compiled", None)
+    if getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None:
+        return True  # SQLite drops FOR UPDATE from the SQL: the lock is what it asks for
+    return not statement.lstrip()[:7].upper().startswith(READ_KEYWORDS)
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -73,7 +77,20 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+        conn.info[LOCK_KEY] = None
+        writing = _write_intent.get()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+        conn.info[LOCK_KEY] = WRITING if writing else READING
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lock_before_first_write(conn, cursor, statement, parameters, context, executemany):
+        if conn.info.get(LOCK_KEY) != READING or not _writes(statement, context):
+            return
+        # Only reads so far: nothing to keep but the snapshot, which could not become a
+        # writer's if someone committed since. Start again as the writer.
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE")
+        conn.info[LOCK_KEY] = WRITING
 
 
 def register_database(app: Flask) -> None:

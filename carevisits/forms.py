@@ -15,7 +15,11 @@ username and phone fields, the self sign-up form, the raise-a-request form of th
 page): blueprints import them from here, never from each other."""
 
 import re
+from functools import cache
 
+from babel.support import Translations
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -28,6 +32,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.i18n import messages_path
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp, StopValidation
 
 from carevisits import labels
@@ -61,10 +66,22 @@ class CleanTextMeta:
         return super().bind_field(form, unbound_field, options)
 
 
+@cache
+def _wtforms_messages(locale: str) -> Translations:
+    """WTForms' own messages in one language, read from its catalogue once per process."""
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
 class TextForm(FlaskForm):
     """A form (with CSRF) whose free-text fields are cleaned."""
 
-    Meta = type("Meta", (CleanTextMeta,), {})
+    class Meta(CleanTextMeta):
+        def get_translations(self, form):
+            """WTForms' messages in the user's language (Flask-WTF reads its catalogue
+            file again at every request; this reads it once per language)."""
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _wtforms_messages(str(get_locale()))
 
 
 class TextSubForm(Form):

@@ -1,7 +1,8 @@
 """Eight OS processes check in at once on one SQLite file (DESIGN: "Choices and known traps").
 
-Every writing transaction starts with ``BEGIN IMMEDIATE`` and waits on the busy timeout, so
-concurrent check-ins queue up instead of failing with "database is locked". This test starts
+Every transaction that writes takes ``BEGIN IMMEDIATE`` before its first write (after reading
+as a reader) and waits on the busy timeout, so concurrent check-ins queue up instead of
+failing with "database is locked". This test starts
 eight spawned processes, each with its own app and connection to the same migrated SQLite
 file, releases them together, and checks that every check-in is answered with a redirect to
 its visit, that no visit is lost or doubled, and that keys sent by several processes at once

@@ -6,7 +6,6 @@ from flask_login import current_user
 
 from carevisits.access import coordinator_required
 from carevisits.coordinator.blueprint import bad_parameter, bp, month_param
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models.base import utcnow
@@ -72,7 +71,6 @@ def worker(user_id: int):
 
 @bp.get("/report.<fmt>")
 @coordinator_required
-@takes_write_lock
 def report(fmt: str):
     """The monthly report 月度工作报表 of a month (this one to date, or a past one) as XLSX
     or A4 PDF, in the coordinator's scope; audited."""

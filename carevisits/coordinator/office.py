@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired, Length
 from carevisits import labels
 from carevisits.access import coordinator_required
 from carevisits.coordinator.blueprint import bp, month_param
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.i18n import local_zone
@@ -82,7 +81,6 @@ def summary():
 
 @bp.get("/exports/<what>.<fmt>")
 @coordinator_required
-@takes_write_lock
 def export(what: str, fmt: str):
     """Deliveries or requests of a month as CSV or XLSX, Chinese headers, in scope only."""
     if what not in EXPORTS or fmt not in ("csv", "xlsx"):

@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from carevisits import labels
 from carevisits.access import coordinator_required, staff_required
-from carevisits.database import takes_write_lock
 from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm, PhoneForm
 from carevisits.extensions import db
 from carevisits.forms import RaiseForm
@@ -59,7 +58,6 @@ def index():
 
 @bp.get("/<int:elder_id>")
 @staff_required
-@takes_write_lock
 def detail(elder_id: int):
     """An elder's profile and visit history, newest first; each view is audited."""
     elder = _elder_in_scope(elder_id)

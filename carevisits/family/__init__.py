@@ -17,7 +17,6 @@ from wtforms.validators import DataRequired, Length
 
 from carevisits import labels
 from carevisits.access import roles_required
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import SignUpForm, TextForm
 from carevisits.i18n import local_zone
@@ -143,7 +142,6 @@ def _elder_page(view: FamilyView, help_form: HelpForm | None = None, status: int
 
 @bp.get("/elders/<int:elder_id>/visits.<fmt>")
 @family_required
-@takes_write_lock
 def export_visits(elder_id: int, fmt: str):
     """My elder's visit log to keep, as CSV or XLSX."""
     view = _view(elder_id)

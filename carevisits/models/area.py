@@ -47,7 +47,8 @@ class Grid(db.Model):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
 
-    community: Mapped[Community] = relationship(back_populates="grids")
+    # A grid is named with its community (``label``) wherever it is shown: loaded together.
+    community: Mapped[Community] = relationship(back_populates="grids", lazy="joined")
 
     @property
     def label(self) -> str:
@@ -69,7 +70,8 @@ class GridAssignment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
-    grid: Mapped[Grid] = relationship()
+    # The worker's scope label (every staff page's footer) names each assignment's grid.
+    grid: Mapped[Grid] = relationship(lazy="joined")
     user: Mapped["User"] = relationship(foreign_keys=[user_id], back_populates="assignments")
 
     @classmethod

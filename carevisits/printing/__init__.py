@@ -14,7 +14,6 @@ from flask_login import current_user
 
 from carevisits import labels, responses
 from carevisits.access import coordinator_required
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import Grid, Household, JobStatus, PrintJob
 from carevisits.models.base import utcnow
@@ -107,7 +106,6 @@ def job(job_id: int):
 
 @bp.get("/jobs/<int:job_id>/cards.pdf")
 @coordinator_required
-@takes_write_lock
 def download(job_id: int):
     """The job's PDF; every download is audited."""
     job = _visible_job(job_id)

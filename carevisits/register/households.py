@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from carevisits import labels
 from carevisits.access import coordinator_required, staff_required
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.models import ClosedReason, Grid, Household
 from carevisits.models.base import local_today
@@ -69,7 +68,6 @@ def new_household():
 
 @bp.get("/households/<int:household_id>")
 @staff_required
-@takes_write_lock
 def household(household_id: int):
     """A household: its address, number and card, and its elders (closed ones too)."""
     household = household_in_scope(household_id)

@@ -16,7 +16,6 @@ from wtforms import HiddenField, SelectField
 from wtforms.validators import InputRequired, Regexp
 
 from carevisits.access import coordinator_required
-from carevisits.database import takes_write_lock
 from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.models import Elder, Role, Street
@@ -148,7 +147,6 @@ def template():
 
 @bp.get("/export.<any(xlsx, csv):fmt>")
 @coordinator_required
-@takes_write_lock
 def export(fmt: str):
     """The register of my area as the elder list shows it (?area=, care_level=, status=,
     q=; closed elders too when no status is given), one row per elder."""

@@ -156,7 +156,7 @@ def _door(household: Household, now, today) -> _Door:
         roster = rosters.roster_for_visit(current_user, household, today)
     elders = [e for e in household.elders if e.active]
     readings = roster is None or roster.allow_observations
-    services = {e.id: menus.due_services(e, now, today, readings=readings) for e in elders}
+    services = menus.due_services_of(elders, now, today, readings=lambda _elder: readings)
     subforms = [(e, ElderRecordForm(prefix=f"e{e.id}", elder_name=e.name, offered={
         d.entry.item_id: d.entry.item.name for d in services[e.id]})) for e in elders]
     return _Door(roster, readings, services, subforms)
@@ -201,10 +201,12 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     except checkin.CheckInError as err:
         db.session.rollback()
         return page(422, error=str(err))
+    # The answer is made before the commit: after it, the visit's attributes would be read
+    # again (in a second transaction) only to say what is already known.
+    url = url_for("scan.visit", visit_id=visit.id)
+    answer = background.recorded(visit, url, created) if wants_json() else redirect(url)
     db.session.commit()
-    if wants_json():
-        return background.recorded(visit, url_for("scan.visit", visit_id=visit.id), created)
-    return redirect(url_for("scan.visit", visit_id=visit.id))
+    return answer
 
 
 def _needs(door: _Door) -> tuple[dict, list[str]]:

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from carevisits.extensions import db
-from carevisits.models import DoorCode, Household, User
+from carevisits.models import DoorCode, Grid, Household, User
 from carevisits.models.base import utcnow
 from carevisits.services.scope import household_scope
 
@@ -66,7 +66,8 @@ def household_by_number(user: User, typed: str) -> Household | None:
     included)."""
     number = normalise_household_number(typed)
     return db.session.scalar(select(Household).where(Household.number == number,
-                                                     household_scope(user)))
+                                                     household_scope(user))
+                             .options(*_door_facts()))
 
 
 def live_code(household: Household) -> DoorCode | None:
@@ -108,7 +109,17 @@ def find_code_for(user: User, token: str) -> DoorCode | None:
     return db.session.scalar(
         select(DoorCode).join(DoorCode.household)
         .where(DoorCode.token == wanted, household_scope(user))
-        .options(contains_eager(DoorCode.household)))
+        .options(*_door_facts(contains_eager(DoorCode.household))))
+
+
+def _door_facts(household=None) -> tuple:
+    """Loader options for what the door form shows of a household (under ``household``, a
+    path to it): its grid and community in the same statement, its elders in a second one,
+    sent only when a household was found."""
+    grid = household.joinedload(Household.grid) if household else joinedload(Household.grid)
+    elders = (household.selectinload(Household.elders) if household
+              else selectinload(Household.elders))
+    return grid.joinedload(Grid.community), elders
 
 
 def door_url(base_url: str, token: str) -> str:
