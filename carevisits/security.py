@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from carevisits.errors import MESSAGES
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
-from carevisits.services import notify
+from carevisits.services import notify, scope
 from carevisits.throttle import register_throttle
 
 # Health data and door tokens must not linger in browser caches or leak in Referer headers.
@@ -41,14 +41,16 @@ def register_security(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, _too_many)
     user_logged_in.connect(_rotate_csrf_token, app)
     app.after_request(_security_headers)
-    app.context_processor(_alert_badge)
+    app.context_processor(_signed_in_facts)
 
 
-def _alert_badge() -> dict:
-    """The count of unresolved alerts in the staff member's area, for the nav badge."""
-    if current_user.is_authenticated and current_user.is_staff:
-        return {"alert_count": notify.open_count(current_user)}
-    return {"alert_count": 0}
+def _signed_in_facts() -> dict:
+    """What every page says of the signed-in user: the count of unresolved alerts in a staff
+    member's area (the nav badge) and the area they cover (the footer)."""
+    if not current_user.is_authenticated:
+        return {"alert_count": 0, "scope_label": ""}
+    return {"alert_count": notify.open_count(current_user) if current_user.is_staff else 0,
+            "scope_label": scope.scope_label(current_user)}
 
 
 @login_manager.user_loader

@@ -143,11 +143,15 @@ def record_step(alert: Alert, actor: User, note: str) -> None:
 def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
     """What a check-in means for the elders' alerts: resolve, open or escalate."""
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    met = [rec.elder_id for rec in visit.records if rec.outcome in MET_OUTCOMES]
+    answered = {(a.elder_id, a.kind): a for a in db.session.scalars(select(Alert).where(
+        Alert.elder_id.in_(met), Alert.kind.in_([AlertKind.OVERDUE, AlertKind.NO_ANSWER]),
+        Alert.status.in_(UNRESOLVED)))} if met else {}
     for rec in visit.records:
         elder = rec.elder
         if rec.outcome in MET_OUTCOMES:
             for kind in (AlertKind.OVERDUE, AlertKind.NO_ANSWER):
-                alert = unresolved(elder.id, kind)
+                alert = answered.get((elder.id, kind))
                 # Meeting the elder ends an overdue alert whenever it happened; but a
                 # meeting queued offline from before an unanswered knock does not answer it.
                 if alert is not None and (kind == AlertKind.OVERDUE

@@ -257,5 +257,7 @@ def _note_contact(elders: list[Elder], at: datetime) -> None:
         .values(last_contact_at=at)
         .execution_options(synchronize_session=False)
     )
-    for elder in elders:
-        db.session.expire(elder, ["last_contact_at"])
+    # What the database now holds (a concurrent visit may have moved it further), read back
+    # for all of them in one statement.
+    db.session.execute(select(Elder).where(Elder.id.in_([e.id for e in elders]))
+                       .execution_options(populate_existing=True)).all()

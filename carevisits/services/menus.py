@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, ScalarSelect, exists, false, func, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, exists, false, func, insert, select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
@@ -329,7 +329,7 @@ def record_deliveries(visit: Visit, elder: Elder, given: list[DeliveryInput]) ->
     # Another street's service is unknown here, like one that does not exist.
     items = {i.id: i for i in db.session.scalars(select(ServiceItem).where(
         ServiceItem.id.in_([g.item_id for g in given]), offered_to(elder)))}
-    seen = set()
+    seen, rows = set(), []
     for g in given:
         item = items.get(g.item_id)
         if item is None:
@@ -343,6 +343,7 @@ def record_deliveries(visit: Visit, elder: Elder, given: list[DeliveryInput]) ->
         if g.item_id in seen:
             raise MenuError(_l("%(name)s is listed twice.", name=item.name))
         seen.add(g.item_id)
-        db.session.add(Delivery(visit_id=visit.id, elder_id=elder.id, item_id=item.id,
-                                quantity=g.quantity, notes=g.notes.strip()[:200],
-                                delivered_at=visit.occurred_at))
+        rows.append({"visit_id": visit.id, "elder_id": elder.id, "item_id": item.id,
+                     "quantity": g.quantity, "notes": g.notes.strip()[:200],
+                     "delivered_at": visit.occurred_at})
+    db.session.execute(insert(Delivery), rows)  # one statement, however many services

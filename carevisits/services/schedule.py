@@ -10,7 +10,8 @@ import enum
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from carevisits.extensions import db
 from carevisits.i18n import local_date
@@ -55,6 +56,7 @@ def refresh(elders: Iterable[Elder]) -> None:
     db.session.flush()
     streets = _streets_of(elders)
     policies: dict[int, dict] = {}
+    rows = []
     for elder in elders:
         street_id = streets[elder.id]
         if street_id not in policies:
@@ -62,10 +64,14 @@ def refresh(elders: Iterable[Elder]) -> None:
         interval, grace = policies[street_id][elder.care_level]
         interval = elder.visit_interval_days or interval
         if elder.last_contact_at is None:  # new on the list: the first visit is due now
-            elder.due_at = elder.created_at  # set by the flush above
+            due = elder.created_at  # set by the flush above
         else:
-            elder.due_at = elder.last_contact_at + timedelta(days=interval)
-        elder.overdue_at = elder.due_at + timedelta(hours=grace)
+            due = elder.last_contact_at + timedelta(days=interval)
+        rows.append({"id": elder.id, "due_at": due, "overdue_at": due + timedelta(hours=grace)})
+    db.session.execute(update(Elder), rows)  # by primary key: one statement for them all
+    for elder, row in zip(elders, rows, strict=True):
+        set_committed_value(elder, "due_at", row["due_at"])
+        set_committed_value(elder, "overdue_at", row["overdue_at"])
 
 
 def refresh_street(street_id: int) -> int:
