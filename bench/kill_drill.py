@@ -106,6 +106,7 @@ class Server:
             time.sleep(0.3)
 
     def _answers(self) -> bool:
+        """Whether the sign-in page is served."""
         try:
             with closing(http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)) as c:
                 c.request("GET", "/login")
@@ -216,6 +217,7 @@ class Tally:
     waits: list = field(default_factory=list)  # seconds from first send to acknowledgement
 
     def add(self, **counts) -> None:
+        """Add to counters, under the lock."""
         with self.lock:
             for name, n in counts.items():
                 setattr(self, name, getattr(self, name) + n)
@@ -262,6 +264,7 @@ def phase(port: int, doors: dict, threads: int, seconds: float, server: Server |
     started = time.monotonic()
 
     def phone(n: int) -> None:
+        """A phone signed in as one demo worker, posting check-ins until told to stop."""
         name = names[n % len(names)]  # one demo worker per thread, in turn
         client = Client(port)
         if not client.sign_in(name):
@@ -274,6 +277,7 @@ def phase(port: int, doors: dict, threads: int, seconds: float, server: Server |
             i += 1
 
     def killer() -> None:
+        """SIGKILL one worker of the server every ``every`` seconds."""
         while not stop.wait(every):
             pids = server.workers()
             if pids:
