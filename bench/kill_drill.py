@@ -27,6 +27,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -370,7 +371,12 @@ def run(url: str, args) -> bool:
           f"refused {len(refused)}")
     for key, status, body in refused[:5]:
         print(f"    refused {key}: HTTP {status} {body!r}")
-    return not (lost or doubled or unacked or refused)
+    ok = not (lost or doubled or unacked or refused)
+    if ok:
+        shutil.rmtree(folder)
+    else:
+        print(f"  the server's log and instance folder: {folder}")
+    return ok
 
 
 def main() -> None:
