@@ -36,12 +36,19 @@ ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
 def run_scans(now: datetime) -> tuple[list[int], list[int], int, int]:
     """One round as of ``now``: open overdue and request-overdue alerts (committed), then send
     the notifications that are due, then take the finished weeks' and months' figures the
-    dashboard reads (each committed apart). Returns (overdue ids, request ids, sent, failed)."""
+    dashboard reads (each committed apart). Returns (overdue ids, request ids, sent, failed).
+
+    The round sends its new messages itself, in this thread, not from the background sender
+    a commit starts: a `flask alerts scan` process exits when the round ends and would kill
+    that sender mid-message (a message sent but not marked so goes out again). Messages go
+    out as of the real time, whatever instant the scan is run as of: a scan ``--at`` a later
+    day must not take messages whose lease another sender holds."""
     with write_transaction():
         overdue = alerts.scan_overdue(now)
         late_requests = requests.scan_overdue_requests(now)
+        db.session.info.pop(notify.PENDING_FLAG, None)
         db.session.commit()
-    sent, failed = notify.deliver_due(now)
+    sent, failed = notify.deliver_due(utcnow())
     coverage_store.take_finished(now, local_zone())
     return overdue, late_requests, sent, failed
 
