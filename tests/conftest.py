@@ -24,13 +24,15 @@ POSTGRES_URL = os.environ.get("CAREVISITS_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 
 
-def _worker_database(url: str) -> str:
+def _worker_database(url: str, suffix: str = "") -> str:
     """Under pytest-xdist, each worker's own database beside the configured one (made
-    empty here, dropped at the end); the configured one when the tests run in one process."""
+    empty here, dropped at the end); the configured one when the tests run in one process.
+    With a ``suffix``, another database of the worker's (or of the one process)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
+    if not worker and not suffix:
         return url
-    own = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    name = "_".join(part for part in (make_url(url).database, worker, suffix) if part)
+    own = make_url(url).set(database=name)
     server = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
@@ -48,12 +50,12 @@ def _drop_worker_database(url: str) -> None:
     server.dispose()
 
 
-def _migrated_url(backend: str, tmp_path_factory) -> str:
+def _migrated_url(backend: str, tmp_path_factory, suffix: str = "") -> str:
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
         url = f"sqlite:///{path}"
     else:
-        url = _worker_database(POSTGRES_URL)
+        url = _worker_database(POSTGRES_URL, suffix)
         engine = create_engine(url)
         with engine.begin() as conn:  # start from an empty schema: migrations run from zero
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -186,10 +188,31 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture(scope="module")
+def module_app(database_url, tmp_path_factory):
+    """An app of the test module's own, on a database of its own (beside the one the
+    ``app`` fixture empties after every test), inside an app context for the whole module:
+    a world built once and only read by the module's tests."""
+    backend = "postgres" if database_url.startswith("postgresql") else "sqlite"
+    url = _migrated_url(backend, tmp_path_factory, suffix="module")
+    app = make_app(url, tmp_path_factory.mktemp("module"))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    if backend == "postgres":
+        _drop_worker_database(url)
+
+
 @pytest.fixture
 def world(app):
     """Two streets; households in three grids of street one and one grid of street two;
     an account of every role. Every household has a live door code (``.code``)."""
+    return build_world()
+
+
+def build_world() -> SimpleNamespace:
+    """The ``world`` fixture's areas, households and accounts, committed."""
     s1, s2 = factories.street("一街道"), factories.street("二街道")
     c1, c2, c3 = (factories.community(s1, "甲社区"), factories.community(s1, "乙社区"),
                   factories.community(s2, "丙社区"))

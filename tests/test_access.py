@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from carevisits.extensions import db
+from carevisits.extensions import db, limiter
 from carevisits.models import (
     AlertKind,
     AlertLevel,
@@ -37,7 +37,7 @@ from carevisits.models import (
 from carevisits.services import alerts, menus, printjobs, requests
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
-from tests.conftest import login
+from tests.conftest import build_world, login
 
 ROLES = ["anonymous", "admin", "coordinator", "community_coordinator", "worker", "other_worker",
          "volunteer", "family"]
@@ -393,6 +393,18 @@ def test_every_route_is_listed(app):
 
 @pytest.fixture
 def matrix_world(world):
+    """The world plus what :func:`build_matrix` adds, for a test that may change it."""
+    return build_matrix(world)
+
+
+@pytest.fixture(scope="module")
+def shared_matrix_world(module_app):
+    """The same world, built once for the module's reading requests (GET: they change
+    nothing that any case reads), on the module's own database."""
+    return build_matrix(build_world())
+
+
+def build_matrix(world) -> SimpleNamespace:
     """The world plus, for every household, a visit, a print job, an alert, a notification
     channel of its community, a notification that failed, a roster of its own with one
     member, and a volunteer signing up in its community. The world's volunteer is an
@@ -495,9 +507,15 @@ def check(response, expected, household, scope_elders):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(ROUTES))
-def test_access(client, matrix_world, endpoint, role):
-    w = matrix_world
+def test_access(request, database_url, endpoint, role):
     method, url_for_household, expect = ROUTES[endpoint]
+    if method == "GET":  # reads: one world for them all, a fresh browser each
+        w = request.getfixturevalue("shared_matrix_world")
+        client = request.getfixturevalue("module_app").test_client()
+        limiter.reset()
+    else:  # a change: a world of its own
+        w = request.getfixturevalue("matrix_world")
+        client = request.getfixturevalue("client")
     if role != "anonymous":
         assert login(client, getattr(w, role)).status_code == 302
     own, other = (getattr(w, name) for name in TARGETS[role])
