@@ -14,9 +14,11 @@ from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Elder, Grid, Household, Role, Street
 from carevisits.models.base import local_today, utcnow
+from carevisits.observability import database_revisions, migration_heads
 from carevisits.scheduler import run_scans
 from carevisits.services import (
     accounts,
+    backups,
     cards,
     demo,
     doorcodes,
@@ -279,4 +281,31 @@ def register_export(street, community, grid_name, output: str):
     click.echo(f"{len(rows)} elders written to {output}.")
 
 
-commands = [demo_command, codes, users, cards_group, alerts_group, register_group]
+@click.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The backup file (replaced only once the backup is complete).")
+def backup_command(output: str):
+    """Back up the database while the app serves (SQLite: online backup API; PostgreSQL:
+    pg_dump's custom format)."""
+    try:
+        backups.backup(db.engine, Path(output))
+    except backups.BackupError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"Backup written to {output} ({Path(output).stat().st_size // 1024} KB).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore_command(file: str):
+    """Restore a backup into this database, which must be empty (exit 1 otherwise)."""
+    try:
+        backups.restore(db.engine, Path(file))
+    except backups.BackupError as err:
+        raise click.ClickException(str(err)) from None
+    at, head = database_revisions(), migration_heads()
+    click.echo(f"Restored {file}; schema revision {', '.join(sorted(at))}"
+               + ("." if at == head else ": behind this code's, run `flask db upgrade`."))
+
+
+commands = [demo_command, codes, users, cards_group, alerts_group, register_group,
+            backup_command, restore_command]
