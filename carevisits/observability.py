@@ -30,6 +30,8 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # anything else (long, spaces, quotes) is replaced, so the log stays one clean line.
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", re.ASCII)
 request_log = logging.getLogger("carevisits.requests")
+# One encoder for every line (json.dumps with options would build a new one per call).
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @cache
@@ -79,7 +81,7 @@ def _start_request() -> None:
 
 
 def _log_request(response):
-    """One JSON line for the request (one json.dumps); the id goes back in the response."""
+    """One JSON line for the request (one encoding); the id goes back in the response."""
     started = g.get("request_started")
     request_id = g.get("request_id") or os.urandom(8).hex()
     rule = request.url_rule
@@ -87,7 +89,7 @@ def _log_request(response):
     # the session. Flask-Login keeps the loaded user in g._login_user.
     user = g.get("_login_user")
     response.headers[REQUEST_ID_HEADER] = request_id
-    request_log.info(json.dumps({
+    request_log.info(_to_json({
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "request_id": request_id,
         "method": request.method,
@@ -96,7 +98,7 @@ def _log_request(response):
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
         "user_id": getattr(user, "id", None),
-    }, separators=(",", ":")))
+    }))
     return response
 
 
