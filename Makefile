@@ -15,7 +15,9 @@ CATALOGUES := $(wildcard carevisits/translations/*/LC_MESSAGES/messages.po)
 # CAREVISITS_BASE_URL is set already (behind a proxy, or HOST=0.0.0.0 for phones on the LAN).
 run codes: export CAREVISITS_BASE_URL ?= http://$(HOST):$(PORT)
 
-run: setup db
+# Printing needs a CJK font: `make run` installs it when missing, as `make test` does.
+run: SYSTEM_DEPS = font
+run: setup system-deps db
 	@echo "Open http://$(HOST):$(PORT) — demo sign-ins: admin, coordinator, worker, worker2,"
 	@echo "volunteer, newvolunteer, family; password carevisits-demo (demo data only)."
 	$(FLASK) run --host $(HOST) --port $(PORT)
@@ -61,9 +63,11 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 
-# Debian's chromium for the browser tests and a CJK font for printing, when missing.
+# Debian packages, when missing: a CJK font for printing, and for the tests Debian's chromium
+# (browser tests) and nginx (`nginx -t` of deploy/nginx/). `make run` asks for the font only.
+SYSTEM_DEPS ?= font chromium nginx
 system-deps:
-	@scripts/system-deps.sh
+	@scripts/system-deps.sh $(SYSTEM_DEPS)
 
 lint: setup
 	$(BIN)/ruff check carevisits tests bench migrations wsgi.py hatch_build.py

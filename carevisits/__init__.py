@@ -14,6 +14,7 @@ from carevisits.errors import register_error_handlers
 from carevisits.family import bp as family_bp
 from carevisits.fragments import register_fragments
 from carevisits.i18n import register_i18n
+from carevisits.observability import register_observability
 from carevisits.paging import register_converters
 from carevisits.printing import bp as printing_bp
 from carevisits.register import bp as register_bp
@@ -27,8 +28,8 @@ from carevisits.volunteer import bp as volunteer_bp
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: configuration, extensions, blueprints, error pages, commands, the
-    template globals and the overdue-scan scheduler."""
+    """Build the app: configuration, health check and request log, extensions, blueprints,
+    error pages, commands, the template globals and the overdue-scan scheduler."""
     app = Flask(
         __name__,
         instance_path=default_instance_path(),
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    register_observability(app)
     register_database(app)
     register_security(app)
     register_i18n(app)

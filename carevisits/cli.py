@@ -1,6 +1,7 @@
 """`flask --app wsgi …` commands: thin wrappers over services."""
 
 import hashlib
+import signal
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,9 +15,11 @@ from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Elder, Grid, Household, Role, Street
 from carevisits.models.base import local_today, utcnow
-from carevisits.scheduler import run_scans
+from carevisits.observability import database_revisions, migration_heads
+from carevisits.scheduler import Scheduler, run_scans, scan_lock
 from carevisits.services import (
     accounts,
+    backups,
     cards,
     demo,
     doorcodes,
@@ -164,7 +167,11 @@ alerts_group = AppGroup("alerts", help="Alerts and their notifications.")
 def alerts_scan(at: str | None):
     """Open overdue alerts and send due notifications, as the web processes' scheduler does
     every few minutes; safe to run from cron on many hosts at once."""
-    overdue, late_requests, sent, failed = run_scans(_parse_time(at))
+    _report_round(*run_scans(_parse_time(at)))
+
+
+def _report_round(overdue: list, late_requests: list, sent: int, failed: int) -> None:
+    """One line on what a round of scans did."""
     click.echo(f"{len(overdue)} new overdue alerts, {len(late_requests)} new request-overdue "
                f"alerts; {sent} notifications sent, {failed} failed.")
 
@@ -174,6 +181,34 @@ def alerts_deliver():
     """Send (or retry) the notifications that are due."""
     sent, failed = notify.deliver_due(utcnow())
     click.echo(f"{sent} notifications sent, {failed} failed.")
+
+
+scheduler_group = AppGroup("scheduler", help="The overdue scans and deliveries, as a service.")
+
+
+@scheduler_group.command("run")
+@click.option("--once", is_flag=True, help="One round now (if no other process holds the "
+              "lock), then exit: for a timer or cron.")
+def scheduler_run(once: bool):
+    """Run the web processes' scan rounds here instead (start those with CAREVISITS_SCHEDULER=0):
+    every SCAN_MINUTES, under the same lock, so one process of all hosts scans each round.
+    Stops on SIGTERM or Ctrl-C once a round under way is done."""
+    app = current_app._get_current_object()
+    if thread := app.extensions.pop("scheduler", None):  # CAREVISITS_SCHEDULER=1 here: one
+        thread.stop()                                     # loop is enough, this one
+    if once:
+        with scan_lock(app) as held:
+            if held:
+                _report_round(*run_scans(utcnow()))
+            else:
+                click.echo("Another process is scanning; nothing done.")
+        return
+    scheduler = Scheduler(app, app.config["SCAN_MINUTES"])
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: scheduler.stop())
+    click.echo(f"Scanning every {app.config['SCAN_MINUTES']:g} minutes.")
+    scheduler.run()
+    click.echo("Scheduler stopped.")
 
 
 def _parse_time(value: str | None) -> datetime:
@@ -279,4 +314,31 @@ def register_export(street, community, grid_name, output: str):
     click.echo(f"{len(rows)} elders written to {output}.")
 
 
-commands = [demo_command, codes, users, cards_group, alerts_group, register_group]
+@click.command("backup")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The backup file (replaced only once the backup is complete).")
+def backup_command(output: str):
+    """Back up the database while the app serves (SQLite: online backup API; PostgreSQL:
+    pg_dump's custom format)."""
+    try:
+        backups.backup(db.engine, Path(output))
+    except backups.BackupError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"Backup written to {output} ({Path(output).stat().st_size // 1024} KB).")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore_command(file: str):
+    """Restore a backup into this database, which must be empty (exit 1 otherwise)."""
+    try:
+        backups.restore(db.engine, Path(file))
+    except backups.BackupError as err:
+        raise click.ClickException(str(err)) from None
+    at, head = database_revisions(), migration_heads()
+    click.echo(f"Restored {file}; schema revision {', '.join(sorted(at))}"
+               + ("." if at == head else ": behind this code's, run `flask db upgrade`."))
+
+
+commands = [demo_command, codes, users, cards_group, alerts_group, scheduler_group,
+            register_group, backup_command, restore_command]

@@ -101,6 +101,9 @@ def load_config(instance_path: str) -> dict:
         # on under `flask run` and gunicorn, off for other commands; 0 turns it off (cron only).
         "SCHEDULER": {"1": True, "0": False}.get(env.get("SCHEDULER", "")),
         "SCAN_MINUTES": float(env.get("SCAN_MINUTES", "5")),
+        # One JSON line per request on stderr (carevisits/observability.py); unset: on under
+        # gunicorn, off for `flask run` (it prints its own lines), commands and tests.
+        "REQUEST_LOG": {"1": True, "0": False}.get(env.get("REQUEST_LOG", "")),
         # Readings that open an abnormal-observation alert.
         "ALERT_THRESHOLDS": {
             "systolic_high": int(env.get("ALERT_SYSTOLIC_HIGH", "160")),

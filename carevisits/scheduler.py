@@ -1,5 +1,7 @@
 """Overdue scans on a timer, inside the web processes: nobody has to open a page and no cron
-job is needed (though `flask alerts scan` from cron still works beside it).
+job is needed (though `flask alerts scan` from cron still works beside it). In production the
+same rounds run in a service of their own, `flask scheduler run` (deploy/), and the web
+processes are started with CAREVISITS_SCHEDULER=0.
 
 Every process that serves the web (``flask run``, each gunicorn worker, on every host) runs
 one daemon thread. Rounds start at the same wall-clock instants everywhere (multiples of
@@ -98,7 +100,7 @@ class Scheduler:
     def __init__(self, app: Flask, minutes: float):
         self.app, self.period = app, minutes * 60
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scan-scheduler", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="scan-scheduler", daemon=True)
 
     def start(self) -> "Scheduler":
         """Begin the rounds in a daemon thread."""
@@ -106,11 +108,15 @@ class Scheduler:
         return self
 
     def stop(self, timeout: float = 30) -> None:
-        """End the rounds (a round under way finishes first)."""
+        """End the rounds (a round under way finishes first); safe from a signal handler of
+        the thread that calls ``run()``."""
         self._stopping.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
-    def _loop(self) -> None:
+    def run(self) -> None:
+        """The rounds, in the calling thread, until ``stop()``: the daemon thread's work, and
+        `flask scheduler run`'s in a service of its own."""
         # Sleep on the real clock (the app's CLOCK may be set to another day) to the next
         # multiple of the period, so that every process on every host tries at once.
         while not self._stopping.wait(self.period - time.time() % self.period):

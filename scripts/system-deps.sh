@@ -1,10 +1,21 @@
 #!/bin/sh
-# Installs the Debian packages the tests need, only when they are missing:
-# chromium (driven by Playwright in the browser tests) and a CJK TrueType font.
+# Installs the Debian packages carevisits needs, only those missing (quiet and quick when
+# nothing is). Arguments: what to check, any of
+#   font      a CJK TrueType font, for printing (`make run`, `make test`)
+#   chromium  driven by Playwright in the browser tests (`make test`)
+#   nginx     `nginx -t` of deploy/nginx/carevisits.conf in the tests (`make test`)
+# none: all three.
 set -e
 missing=""
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
-fc-list 2>/dev/null | grep -qi "wqy\|cjk\|simsun\|simhei\|msyh" || missing="$missing fonts-wqy-microhei"
+for need in ${*:-font chromium nginx}; do
+  case "$need" in
+    font) fc-list 2>/dev/null | grep -qi "wqy\|cjk\|simsun\|simhei\|msyh" \
+            || missing="$missing fonts-wqy-microhei" ;;
+    chromium) [ -x /usr/bin/chromium ] || missing="$missing chromium" ;;
+    nginx) [ -x /usr/sbin/nginx ] || missing="$missing nginx-light" ;;
+    *) echo "system-deps.sh: unknown need '$need' (font, chromium, nginx)" >&2; exit 2 ;;
+  esac
+done
 [ -z "$missing" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "Please install:$missing (no apt-get here)" >&2

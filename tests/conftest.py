@@ -113,6 +113,8 @@ def make_app(database_url, tmp_path, **overrides):
         "CLOCK": TestClock(),
         # No scan thread unless a test starts one: tests run the scans they need.
         "SCHEDULER": False,
+        # No request log on stderr unless a test asks for one (test_observability.py).
+        "REQUEST_LOG": False,
     }
     config.update(overrides)
     os.environ.setdefault("CAREVISITS_INSTANCE_PATH", str(tmp_path / "instance"))

@@ -218,6 +218,7 @@ ROUTES = {
     "auth.logout": ("POST", lambda w, h: "/logout", signed_in("login")),
     "auth.index": ("GET", lambda w, h: "/", signed_in("redirect")),
     "auth.set_language": ("GET", lambda w, h: "/lang/en", everyone("redirect")),
+    "healthz": ("GET", lambda w, h: "/healthz", everyone(200)),  # load balancers: no session
     "scan.door": ("GET", lambda w, h: f"/c/{h.code.token}", door),
     "scan.by_number": ("GET", lambda w, h: f"/visit/{h.number}", visitor_scoped()),
     "scan.find_number": ("GET", lambda w, h: f"/visit?number={h.number}",
