@@ -17,7 +17,8 @@ request, the median over the rounds of req/s, p50/p99 latency and CPU per reques
 gunicorn processes' user+system time over the requests served), each beside the bare app's
 and as a ratio; then the form GET's p99 at 64 connections; the SQL statements each request
 sends (counted in-process with the test client on the same database); and, at the end, that
-the visits stored equal the POSTs acknowledged (201) — none lost, none doubled.
+the visits stored equal the POSTs acknowledged (201) — none lost, none doubled. The project
+runs as in production (the JSON request log on, its lines kept in the run's temporary folder).
 """
 
 import argparse
@@ -126,28 +127,31 @@ class Server:
 
 @contextmanager
 def gunicorn(app: str, env: dict, cwd: Path, config: str) -> Server:
-    """gunicorn with two sync workers, answering on a free port, stopped afterwards."""
+    """gunicorn with two sync workers, answering on a free port, stopped afterwards; what it
+    prints goes to a file in ``env["BENCH_LOGS"]``."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", "--config", config, app]
-    process = subprocess.Popen(command, cwd=cwd, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with closing(socket.create_connection(("127.0.0.1", port), timeout=1)):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn for {app} did not start") from None
-                time.sleep(0.2)
-        server = Server(process, port)
-        while len(server.pids()) < WORKERS + 1:
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    with open(Path(env["BENCH_LOGS"]) / f"{app.split(':')[0]}-{port}.log", "w") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with closing(socket.create_connection(("127.0.0.1", port), timeout=1)):
+                        break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"gunicorn for {app} did not start: "
+                                           + Path(log.name).read_text()[-2000:]) from None
+                    time.sleep(0.2)
+            server = Server(process, port)
+            while len(server.pids()) < WORKERS + 1:
+                time.sleep(0.1)
+            yield server
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
 
 
 class Browser:
@@ -297,7 +301,8 @@ def run(backend: str, seconds: int, rounds: int) -> None:
                "CAREVISITS_SECRET_KEY": secrets.token_hex(16),
                "CAREVISITS_RATELIMIT_STORAGE_URI": REDIS_URL,
                "CAREVISITS_RATELIMIT_KEY_PREFIX": f"bench-door-{secrets.token_hex(4)}",
-               "CAREVISITS_REQUEST_LOG": "0"}
+               # The servers' output (the request log, on as in production) goes here.
+               "BENCH_LOGS": folder}
         prepare(url, env)
         other, own = doors(url)
         Path(folder, "bare.py").write_text(BARE_APP)

@@ -4,7 +4,8 @@
 #   font      a CJK TrueType font, for printing (`make run`, `make test`)
 #   chromium  driven by Playwright in the browser tests (`make test`)
 #   nginx     `nginx -t` of deploy/nginx/carevisits.conf in the tests (`make test`)
-# none: all three.
+#   wrk       the load generator of bench/door_load.py (it asks for it itself)
+# none: font, chromium and nginx.
 set -e
 missing=""
 for need in ${*:-font chromium nginx}; do
@@ -13,7 +14,8 @@ for need in ${*:-font chromium nginx}; do
             || missing="$missing fonts-wqy-microhei" ;;
     chromium) [ -x /usr/bin/chromium ] || missing="$missing chromium" ;;
     nginx) [ -x /usr/sbin/nginx ] || missing="$missing nginx-light" ;;
-    *) echo "system-deps.sh: unknown need '$need' (font, chromium, nginx)" >&2; exit 2 ;;
+    wrk) command -v wrk >/dev/null 2>&1 || missing="$missing wrk" ;;
+    *) echo "system-deps.sh: unknown need '$need' (font, chromium, nginx, wrk)" >&2; exit 2 ;;
   esac
 done
 [ -z "$missing" ] && exit 0
