@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from carevisits.errors import MESSAGES
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
-from carevisits.services import notify, scope
+from carevisits.services import notify
 from carevisits.throttle import register_throttle
 
 # Health data and door tokens must not linger in browser caches or leak in Referer headers.
@@ -49,8 +49,8 @@ def _signed_in_facts() -> dict:
     member's area (the nav badge) and the area they cover (the footer)."""
     if not current_user.is_authenticated:
         return {"alert_count": 0, "scope_label": ""}
-    return {"alert_count": notify.open_count(current_user) if current_user.is_staff else 0,
-            "scope_label": scope.scope_label(current_user)}
+    count, area = notify.badge_and_area(current_user)
+    return {"alert_count": count, "scope_label": area}
 
 
 @login_manager.user_loader

@@ -31,7 +31,7 @@ from tests import factories
 from tests.conftest import login
 
 # The most statements a door request may send (the signed-in form GET, the check-in POST).
-GET_STATEMENTS = 9
+GET_STATEMENTS = 7
 POST_STATEMENTS = 25
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
 from carevisits.models import DoorCode, Grid, Household, User
@@ -114,11 +114,10 @@ def find_code_for(user: User, token: str) -> DoorCode | None:
 
 def _door_facts(household=None) -> tuple:
     """Loader options for what the door form shows of a household (under ``household``, a
-    path to it): its grid and community in the same statement, its elders in a second one,
-    sent only when a household was found."""
+    path to it): its grid, community and elders, in the same statement."""
     grid = household.joinedload(Household.grid) if household else joinedload(Household.grid)
-    elders = (household.selectinload(Household.elders) if household
-              else selectinload(Household.elders))
+    elders = (household.joinedload(Household.elders) if household
+              else joinedload(Household.elders))
     return grid.joinedload(Grid.community), elders
 
 

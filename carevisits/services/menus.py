@@ -4,7 +4,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, ScalarSelect, exists, false, func, insert, select, true
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    exists,
+    false,
+    func,
+    insert,
+    select,
+    true,
+)
 from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
@@ -217,19 +227,23 @@ def current_menu(elder: Elder, today: date) -> list[MenuEntry]:
 
 def current_menus(elders: list[Elder], today: date) -> dict[int, list[MenuEntry]]:
     """Elder id → their menu entries in force today (see ``current_menu``), in one query."""
+    found: dict[int, list[MenuEntry]] = {e.id: [] for e in elders}
+    for entry in db.session.scalars(_menus_in_force(list(found), today)):
+        found[entry.elder_id].append(entry)
+    return found
+
+
+def _menus_in_force(elder_ids: list[int], today: date) -> Select:
+    """SELECT of the elders' menu entries in force today, items loaded, in menu order."""
     street = (select(Community.street_id).join(Grid, Grid.community_id == Community.id)
               .join(Household, Household.grid_id == Grid.id)
               .join(Elder, Elder.household_id == Household.id)
               .where(Elder.id == MenuEntry.elder_id).scalar_subquery())
-    found: dict[int, list[MenuEntry]] = {e.id: [] for e in elders}
-    for entry in db.session.scalars(
-            select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
-            .where(MenuEntry.elder_id.in_(list(found)), MenuEntry.ended_at.is_(None),
+    return (select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
+            .where(MenuEntry.elder_id.in_(elder_ids), MenuEntry.ended_at.is_(None),
                    ~ServiceItem.retired, shared_or_of(street), MenuEntry.starts_on <= today,
                    (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
-            .order_by(ServiceItem.category, ServiceItem.name)):
-        found[entry.elder_id].append(entry)
-    return found
+            .order_by(ServiceItem.category, ServiceItem.name))
 
 
 def last_deliveries(elder_ids: list[int]) -> dict[tuple[int, int], datetime]:
@@ -251,17 +265,16 @@ def due_services(elder: Elder, now: datetime, today: date, *,
 
 def due_services_of(elders: list[Elder], now: datetime, today: date, *,
                      readings=lambda elder: True) -> dict[int, list[DueService]]:
-    """Elder id → ``due_services`` of each, in two queries whatever their number;
+    """Elder id → ``due_services`` of each, in one query whatever their number;
     ``readings(elder)`` says whether readings are taken at that elder's door."""
-    menus = current_menus(elders, today)
-    last = last_deliveries(list(menus))
-    result: dict[int, list[DueService]] = {}
-    for elder in elders:
-        result[elder.id] = []
-        for entry in menus[elder.id]:
-            if readings(elder) or not takes_readings(entry.item):
-                at = last.get((elder.id, entry.item_id))
-                result[elder.id].append(DueService(entry, at, _is_due(entry, at, now)))
+    last = (select(func.max(Delivery.delivered_at))
+            .where(Delivery.elder_id == MenuEntry.elder_id, Delivery.item_id == MenuEntry.item_id)
+            .correlate(MenuEntry).scalar_subquery())  # an index seek per entry
+    by_id = {elder.id: elder for elder in elders}
+    result: dict[int, list[DueService]] = {elder.id: [] for elder in elders}
+    for entry, at in db.session.execute(_menus_in_force(list(by_id), today).add_columns(last)):
+        if readings(by_id[entry.elder_id]) or not takes_readings(entry.item):
+            result[entry.elder_id].append(DueService(entry, at, _is_due(entry, at, now)))
     return result
 
 

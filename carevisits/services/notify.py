@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, false, func, insert, select, update
+from sqlalchemy import event, false, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from carevisits.database import write_transaction
@@ -29,13 +29,15 @@ from carevisits.models import (
     DeliveryStatus,
     Elder,
     Grid,
+    GridAssignment,
     Household,
     Notification,
     NotificationChannel,
     Role,
+    Street,
     User,
 )
-from carevisits.models.base import utcnow
+from carevisits.models.base import local_today, utcnow
 from carevisits.models.household import format_address
 from carevisits.services import audit, webhooks
 from carevisits.services.scope import household_scope
@@ -47,11 +49,28 @@ TIMEOUT_SECONDS = 10
 PENDING_FLAG = "notifications_pending"
 
 
-def open_count(user: User) -> int:
-    """The badge: unresolved alerts on elders in the user's scope."""
-    return db.session.scalar(
-        select(func.count()).select_from(Alert).join(Elder).join(Household)
-        .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))) or 0
+def badge_and_area(user: User) -> tuple[int, str]:
+    """What every page says of the signed-in user, in one statement: the unresolved alerts on
+    elders in a staff member's area (the nav badge; 0 for others) and that area in words
+    (a grid worker's grids in force today, each with its community)."""
+    count = (select(func.count()).select_from(Alert).join(Elder).join(Household)
+             .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))
+             .scalar_subquery() if user.is_staff else literal(0))
+    if user.role == Role.GRID_WORKER:
+        rows = db.session.execute(
+            select(count, Community.name, Grid.name).select_from(GridAssignment)
+            .join(Grid, GridAssignment.grid_id == Grid.id)
+            .join(Community, Grid.community_id == Community.id)
+            .where(GridAssignment.user_id == user.id, GridAssignment.in_force(local_today()))
+            .order_by(GridAssignment.starts_on, GridAssignment.id)).all()
+        return (rows[0][0] if rows else 0), " / ".join(f"{c} · {g}" for _, c, g in rows)
+    if user.community_id:
+        area = select(Community.name).where(Community.id == user.community_id)
+    elif user.street_id:
+        area = select(Street.name).where(Street.id == user.street_id)
+    else:
+        area = select(literal(""))
+    return tuple(db.session.execute(select(count, area.scalar_subquery())).one())
 
 
 def message_texts(rows) -> list[str]:

@@ -49,22 +49,6 @@ def household_scope(user: User) -> ColumnElement[bool]:
     return false()
 
 
-def scope_label(user: User) -> str:
-    """The area an account covers, in words, for every page's footer: one statement (the
-    grids of a grid worker's assignments in force today, each with its community)."""
-    if user.role == Role.GRID_WORKER:
-        grids = db.session.scalars(
-            select(Grid).join(GridAssignment, GridAssignment.grid_id == Grid.id)
-            .where(GridAssignment.user_id == user.id, GridAssignment.in_force(local_today()))
-            .order_by(GridAssignment.starts_on, GridAssignment.id))
-        return " / ".join(g.label for g in grids)
-    if user.community_id:
-        return db.session.scalar(select(Community.name).where(Community.id == user.community_id))
-    if user.street_id:
-        return db.session.scalar(select(Street.name).where(Street.id == user.street_id))
-    return ""
-
-
 def assigned_grids(user: User) -> Select:
     """SELECT of the ids of the grids a grid worker is assigned to today (own or covered):
     read on every request, so that a cover that ends ends access on the next one."""
