@@ -126,8 +126,12 @@ def make_app(database_url, tmp_path, **overrides):
 def _empty_tables():
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE's fixed cost per table
+        # (80 ms for them all, a third of a second on a busy machine) was paid ~1,400 times.
+        # The sequences start again at 1, as SQLite's row ids do once a table is empty.
+        db.session.connection().exec_driver_sql("; ".join(
+            [f'DELETE FROM "{t.name}"' for t in tables]
+            + ["SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S'"]))
     else:
         for table in tables:
             db.session.execute(table.delete())
