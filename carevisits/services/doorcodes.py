@@ -3,15 +3,16 @@
 import secrets
 import unicodedata
 from datetime import datetime
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
 from carevisits.models import DoorCode, Grid, Household, User
 from carevisits.models.base import utcnow
-from carevisits.services.scope import household_scope
+from carevisits.services.scope import household_scope, scope_clause, scope_of
 
 TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG, well past the 128 the design asks for
 MAX_TOKEN_LENGTH = 64  # token_urlsafe(32) is 43 characters
@@ -106,10 +107,17 @@ def find_code_for(user: User, token: str) -> DoorCode | None:
     # No token is empty or longer than 64 characters: such a path asks for one that matches
     # nothing, by the same statement.
     wanted = token if 0 < len(token) <= MAX_TOKEN_LENGTH else ""
-    return db.session.scalar(
-        select(DoorCode).join(DoorCode.household)
-        .where(DoorCode.token == wanted, household_scope(user))
-        .options(*_door_facts(contains_eager(DoorCode.household))))
+    kind, values = scope_of(user)
+    return db.session.scalar(_code_in_scope(kind), {"token": wanted, **values})
+
+
+@cache
+def _code_in_scope(kind: str) -> Select:
+    """The door code with a token (bound as ``token``), in a kind of scope; built once per
+    kind, as every door request asks it."""
+    return (select(DoorCode).join(DoorCode.household)
+            .where(DoorCode.token == bindparam("token"), scope_clause(kind))
+            .options(*_door_facts(contains_eager(DoorCode.household))))
 
 
 def _door_facts(household=None) -> tuple:

@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
+    bindparam,
     exists,
     false,
     func,
@@ -228,22 +230,33 @@ def current_menu(elder: Elder, today: date) -> list[MenuEntry]:
 def current_menus(elders: list[Elder], today: date) -> dict[int, list[MenuEntry]]:
     """Elder id → their menu entries in force today (see ``current_menu``), in one query."""
     found: dict[int, list[MenuEntry]] = {e.id: [] for e in elders}
-    for entry in db.session.scalars(_menus_in_force(list(found), today)):
+    for entry in db.session.scalars(_menus_in_force(), {"elders": list(found), "today": today}):
         found[entry.elder_id].append(entry)
     return found
 
 
-def _menus_in_force(elder_ids: list[int], today: date) -> Select:
-    """SELECT of the elders' menu entries in force today, items loaded, in menu order."""
+@cache
+def _menus_in_force(last: bool = False) -> Select:
+    """SELECT of elders' menu entries in force on a day (elder ids bound as ``elders``, the
+    day as ``today``), items loaded, in menu order; with ``last``, each entry with when it
+    was last delivered (an index seek per entry). Built once: the door form asks it."""
     street = (select(Community.street_id).join(Grid, Grid.community_id == Community.id)
               .join(Household, Household.grid_id == Grid.id)
               .join(Elder, Elder.household_id == Household.id)
               .where(Elder.id == MenuEntry.elder_id).scalar_subquery())
-    return (select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
-            .where(MenuEntry.elder_id.in_(elder_ids), MenuEntry.ended_at.is_(None),
-                   ~ServiceItem.retired, shared_or_of(street), MenuEntry.starts_on <= today,
-                   (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
-            .order_by(ServiceItem.category, ServiceItem.name))
+    today = bindparam("today")
+    query = (select(MenuEntry).join(ServiceItem).options(contains_eager(MenuEntry.item))
+             .where(MenuEntry.elder_id.in_(bindparam("elders", expanding=True)),
+                    MenuEntry.ended_at.is_(None), ~ServiceItem.retired, shared_or_of(street),
+                    MenuEntry.starts_on <= today,
+                    (MenuEntry.ends_on.is_(None)) | (MenuEntry.ends_on >= today))
+             .order_by(ServiceItem.category, ServiceItem.name))
+    if not last:
+        return query
+    return query.add_columns(
+        select(func.max(Delivery.delivered_at))
+        .where(Delivery.elder_id == MenuEntry.elder_id, Delivery.item_id == MenuEntry.item_id)
+        .correlate(MenuEntry).scalar_subquery())
 
 
 def last_deliveries(elder_ids: list[int]) -> dict[tuple[int, int], datetime]:
@@ -267,12 +280,10 @@ def due_services_of(elders: list[Elder], now: datetime, today: date, *,
                      readings=lambda elder: True) -> dict[int, list[DueService]]:
     """Elder id → ``due_services`` of each, in one query whatever their number;
     ``readings(elder)`` says whether readings are taken at that elder's door."""
-    last = (select(func.max(Delivery.delivered_at))
-            .where(Delivery.elder_id == MenuEntry.elder_id, Delivery.item_id == MenuEntry.item_id)
-            .correlate(MenuEntry).scalar_subquery())  # an index seek per entry
     by_id = {elder.id: elder for elder in elders}
     result: dict[int, list[DueService]] = {elder.id: [] for elder in elders}
-    for entry, at in db.session.execute(_menus_in_force(list(by_id), today).add_columns(last)):
+    for entry, at in db.session.execute(_menus_in_force(last=True),
+                                        {"elders": list(by_id), "today": today}):
         if readings(by_id[entry.elder_id]) or not takes_readings(entry.item):
             result[entry.elder_id].append(DueService(entry, at, _is_due(entry, at, now)))
     return result

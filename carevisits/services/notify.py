@@ -11,11 +11,12 @@ import smtplib
 import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from functools import cache
 
 from flask import Flask, current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import event, false, func, insert, literal, select, update
+from sqlalchemy import Select, bindparam, event, false, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from carevisits.database import write_transaction
@@ -40,7 +41,7 @@ from carevisits.models import (
 from carevisits.models.base import local_today, utcnow
 from carevisits.models.household import format_address
 from carevisits.services import audit, webhooks
-from carevisits.services.scope import household_scope
+from carevisits.services.scope import household_scope, scope_clause, scope_of
 
 RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
                timedelta(hours=1)]  # then give up: the failure shows on the alert board
@@ -53,24 +54,39 @@ def badge_and_area(user: User) -> tuple[int, str]:
     """What every page says of the signed-in user, in one statement: the unresolved alerts on
     elders in a staff member's area (the nav badge; 0 for others) and that area in words
     (a grid worker's grids in force today, each with its community)."""
-    count = (select(func.count()).select_from(Alert).join(Elder).join(Household)
-             .where(Alert.status != AlertStatus.RESOLVED, household_scope(user))
-             .scalar_subquery() if user.is_staff else literal(0))
-    if user.role == Role.GRID_WORKER:
-        rows = db.session.execute(
-            select(count, Community.name, Grid.name).select_from(GridAssignment)
-            .join(Grid, GridAssignment.grid_id == Grid.id)
-            .join(Community, Grid.community_id == Community.id)
-            .where(GridAssignment.user_id == user.id, GridAssignment.in_force(local_today()))
-            .order_by(GridAssignment.starts_on, GridAssignment.id)).all()
+    kind, values = scope_of(user)
+    area = ("grids" if user.role == Role.GRID_WORKER else "community" if user.community_id
+            else "street" if user.street_id else "none")
+    values = {**values, "area_user": user.id, "area_today": local_today(),
+              "area_community": user.community_id, "area_street": user.street_id}
+    rows = db.session.execute(_badge_and_area(kind if user.is_staff else None, area),
+                              values).all()
+    if area == "grids":
         return (rows[0][0] if rows else 0), " / ".join(f"{c} · {g}" for _, c, g in rows)
-    if user.community_id:
-        area = select(Community.name).where(Community.id == user.community_id)
-    elif user.street_id:
-        area = select(Street.name).where(Street.id == user.street_id)
+    return rows[0][0], rows[0][1] or ""
+
+
+@cache
+def _badge_and_area(kind: str | None, area: str) -> Select:
+    """The statement of :func:`badge_and_area` for a kind of scope (None: no badge) and of
+    area, built once for each (every page asks it)."""
+    count = (select(func.count()).select_from(Alert).join(Elder).join(Household)
+             .where(Alert.status != AlertStatus.RESOLVED, scope_clause(kind))
+             .scalar_subquery() if kind else literal(0))
+    if area == "grids":
+        return (select(count, Community.name, Grid.name).select_from(GridAssignment)
+                .join(Grid, GridAssignment.grid_id == Grid.id)
+                .join(Community, Grid.community_id == Community.id)
+                .where(GridAssignment.user_id == bindparam("area_user"),
+                       GridAssignment.in_force(bindparam("area_today")))
+                .order_by(GridAssignment.starts_on, GridAssignment.id))
+    if area == "community":
+        name = select(Community.name).where(Community.id == bindparam("area_community"))
+    elif area == "street":
+        name = select(Street.name).where(Street.id == bindparam("area_street"))
     else:
-        area = select(literal(""))
-    return tuple(db.session.execute(select(count, area.scalar_subquery())).one())
+        name = select(literal(""))
+    return select(count, name.scalar_subquery())
 
 
 def message_texts(rows) -> list[str]:

@@ -3,8 +3,9 @@
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from carevisits.extensions import db
@@ -135,13 +136,19 @@ def elder_history(elder: Elder) -> Select:
 def last_records(elders: list[Elder]) -> dict[int, VisitRecord]:
     """Each elder's latest visit record, whatever its outcome, with visit and visitor loaded
     (for the door form), in one statement however many elders live there."""
+    return {record.elder_id: record for record in db.session.scalars(
+        _latest_records(), {"elders": [e.id for e in elders]})}
+
+
+@cache
+def _latest_records() -> Select:
+    """The statement of :func:`last_records` (elder ids bound as ``elders``), built once."""
     newest_first = func.row_number().over(partition_by=VisitRecord.elder_id,
                                            order_by=(Visit.occurred_at.desc(), Visit.id.desc()))
     ranked = (select(VisitRecord.id, newest_first.label("n"))
               .join(Visit, VisitRecord.visit_id == Visit.id)
-              .where(VisitRecord.elder_id.in_([e.id for e in elders])).subquery())
-    latest = (select(VisitRecord).join(ranked, ranked.c.id == VisitRecord.id)
-              .join(Visit, VisitRecord.visit_id == Visit.id)
-              .options(contains_eager(VisitRecord.visit).joinedload(Visit.visitor))
-              .where(ranked.c.n == 1))
-    return {record.elder_id: record for record in db.session.scalars(latest)}
+              .where(VisitRecord.elder_id.in_(bindparam("elders", expanding=True))).subquery())
+    return (select(VisitRecord).join(ranked, ranked.c.id == VisitRecord.id)
+            .join(Visit, VisitRecord.visit_id == Visit.id)
+            .options(contains_eager(VisitRecord.visit).joinedload(Visit.visitor))
+            .where(ranked.c.n == 1))

@@ -1,6 +1,8 @@
 """Who may see which households: one SQL condition that scopes every list."""
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from functools import cache
+
+from sqlalchemy import ColumnElement, Select, bindparam, false, select, true
 from sqlalchemy.orm import selectinload
 
 from carevisits.extensions import db
@@ -26,51 +28,91 @@ from carevisits.models.base import local_today
 
 def household_scope(user: User) -> ColumnElement[bool]:
     """A WHERE clause on Household rows that ``user`` may see."""
+    kind, values = scope_of(user)
+    return _scope_clause(kind, lambda name: bindparam(name, values[name], unique=True))
+
+
+def scope_of(user: User) -> tuple[str, dict]:
+    """The kind of the user's scope and the values it is read with: the one rule of who sees
+    which households. Statements built once per kind (:func:`scope_clause`) take the values
+    as their bind parameters, so the door's hot statements are not rebuilt per request."""
     if not user.active:
-        return false()
+        return "nothing", {}
     if user.role == Role.ADMIN:
-        return true()
+        return "everything", {}
     if user.role == Role.GRID_WORKER:
-        return Household.grid_id.in_(assigned_grids(user))
-    if user.role == Role.COORDINATOR:
-        if user.community_id:
-            grids = select(Grid.id).where(Grid.community_id == user.community_id)
-            return Household.grid_id.in_(grids)
-        if user.street_id:
-            grids = (
-                select(Grid.id)
-                .join(Community, Grid.community_id == Community.id)
-                .where(Community.street_id == user.street_id)
-            )
-            return Household.grid_id.in_(grids)
+        # Read on every request, so that a cover that ends ends access on the next one.
+        return "grids", {"scope_user": user.id, "scope_today": local_today()}
+    if user.role == Role.COORDINATOR and user.community_id:
+        return "community", {"scope_community": user.community_id}
+    if user.role == Role.COORDINATOR and user.street_id:
+        return "street", {"scope_street": user.street_id}
     if user.role == Role.VOLUNTEER:
-        return Household.id.in_(roster_households(user))
+        return "rosters", {"scope_user": user.id}
     # Family members reach their elders through family links only, never households.
+    return "nothing", {}
+
+
+@cache
+def scope_clause(kind: str) -> ColumnElement[bool]:
+    """The WHERE clause on Household rows of a kind of scope (see :func:`scope_of`), built
+    once: its values are bind parameters named as ``scope_of`` names them."""
+    return _scope_clause(kind, bindparam)
+
+
+def _scope_clause(kind: str, value) -> ColumnElement[bool]:
+    """The clause of a kind of scope; ``value(name)`` gives each of its values."""
+    if kind == "everything":
+        return true()
+    if kind == "grids":
+        return Household.grid_id.in_(_assigned_grid_ids(value("scope_user"),
+                                                        value("scope_today")))
+    if kind == "community":
+        return Household.grid_id.in_(
+            select(Grid.id).where(Grid.community_id == value("scope_community")))
+    if kind == "street":
+        return Household.grid_id.in_(
+            select(Grid.id).join(Community, Grid.community_id == Community.id)
+            .where(Community.street_id == value("scope_street")))
+    if kind == "rosters":
+        return Household.id.in_(_roster_household_ids(value("scope_user")))
     return false()
+
+
+def _assigned_grid_ids(user_id, today) -> Select:
+    return select(GridAssignment.grid_id).where(GridAssignment.user_id == user_id,
+                                                GridAssignment.in_force(today))
 
 
 def assigned_grids(user: User) -> Select:
     """SELECT of the ids of the grids a grid worker is assigned to today (own or covered):
     read on every request, so that a cover that ends ends access on the next one."""
-    return select(GridAssignment.grid_id).where(GridAssignment.user_id == user.id,
-                                                GridAssignment.in_force(local_today()))
+    return _assigned_grid_ids(user.id, local_today())
 
 
 def volunteer_rosters(user: User) -> Select:
     """SELECT of the ids of the rosters a volunteer visits for now: open rosters where both
     their place and their sign-up are approved. The one definition of a volunteer's scope:
     leaving, removal, a declined sign-up or a closed roster ends it on the next request."""
+    return _volunteer_roster_ids(user.id)
+
+
+def _volunteer_roster_ids(user_id) -> Select:
     return (select(RosterMember.roster_id)
             .join(Roster, RosterMember.roster_id == Roster.id)
             .join(VolunteerProfile, VolunteerProfile.user_id == RosterMember.user_id)
-            .where(RosterMember.user_id == user.id, RosterMember.status == MemberStatus.APPROVED,
+            .where(RosterMember.user_id == user_id, RosterMember.status == MemberStatus.APPROVED,
                    Roster.open, VolunteerProfile.status == VolunteerStatus.APPROVED))
 
 
 def roster_households(user: User) -> Select:
     """SELECT of the household ids of the volunteer's rosters (:func:`volunteer_rosters`)."""
+    return _roster_household_ids(user.id)
+
+
+def _roster_household_ids(user_id) -> Select:
     return (select(RosterHousehold.household_id)
-            .where(RosterHousehold.roster_id.in_(volunteer_rosters(user))))
+            .where(RosterHousehold.roster_id.in_(_volunteer_roster_ids(user_id))))
 
 
 def approved_volunteer(user: User) -> VolunteerProfile | None:
@@ -96,8 +138,17 @@ def scoped_elders(user: User) -> Select:
 
 def can_see_household(user: User, household: Household) -> bool:
     """Whether ``user`` may see ``household`` (the same rule as :func:`household_scope`)."""
-    query = select(Household.id).where(Household.id == household.id, household_scope(user))
-    return db.session.scalar(query) is not None
+    kind, values = scope_of(user)
+    return db.session.scalar(_household_in_scope(kind),
+                             {"household": household.id, **values}) is not None
+
+
+@cache
+def _household_in_scope(kind: str) -> Select:
+    """The household bound as ``household`` if it is in a kind of scope; built once per kind
+    (every check-in asks it)."""
+    return select(Household.id).where(Household.id == bindparam("household"),
+                                      scope_clause(kind))
 
 
 def can_see_visit(user: User, visit: Visit) -> bool:
