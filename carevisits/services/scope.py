@@ -80,6 +80,7 @@ def _scope_clause(kind: str, value) -> ColumnElement[bool]:
 
 
 def _assigned_grid_ids(user_id, today) -> Select:
+    """:func:`assigned_grids` of a user id on a day (values or bind parameters)."""
     return select(GridAssignment.grid_id).where(GridAssignment.user_id == user_id,
                                                 GridAssignment.in_force(today))
 
@@ -98,6 +99,7 @@ def volunteer_rosters(user: User) -> Select:
 
 
 def _volunteer_roster_ids(user_id) -> Select:
+    """:func:`volunteer_rosters` of a user id (a value or a bind parameter)."""
     return (select(RosterMember.roster_id)
             .join(Roster, RosterMember.roster_id == Roster.id)
             .join(VolunteerProfile, VolunteerProfile.user_id == RosterMember.user_id)
@@ -105,12 +107,8 @@ def _volunteer_roster_ids(user_id) -> Select:
                    Roster.open, VolunteerProfile.status == VolunteerStatus.APPROVED))
 
 
-def roster_households(user: User) -> Select:
-    """SELECT of the household ids of the volunteer's rosters (:func:`volunteer_rosters`)."""
-    return _roster_household_ids(user.id)
-
-
 def _roster_household_ids(user_id) -> Select:
+    """SELECT of the household ids of the volunteer's rosters (:func:`volunteer_rosters`)."""
     return (select(RosterHousehold.household_id)
             .where(RosterHousehold.roster_id.in_(_volunteer_roster_ids(user_id))))
 
