@@ -64,8 +64,9 @@ db: setup
 	$(FLASK) demo --if-empty
 
 # Debian packages, when missing: a CJK font for printing, and for the tests Debian's chromium
-# (browser tests) and nginx (`nginx -t` of deploy/nginx/). `make run` asks for the font only.
-SYSTEM_DEPS ?= font chromium nginx
+# (browser tests), nginx (`nginx -t` of deploy/nginx/) and systemd (`systemd-analyze verify`
+# of deploy/'s units). `make run` asks for the font only.
+SYSTEM_DEPS ?= font chromium nginx systemd
 system-deps:
 	@scripts/system-deps.sh $(SYSTEM_DEPS)
 

@@ -4,18 +4,21 @@
 #   font      a CJK TrueType font, for printing (`make run`, `make test`)
 #   chromium  driven by Playwright in the browser tests (`make test`)
 #   nginx     `nginx -t` of deploy/nginx/carevisits.conf in the tests (`make test`)
+#   systemd   `systemd-analyze verify` of the units in deploy/ in the tests (`make test`)
 #   wrk       the load generator of bench/door_load.py (it asks for it itself)
-# none: font, chromium and nginx.
+# none: font, chromium, nginx and systemd.
 set -e
 missing=""
-for need in ${*:-font chromium nginx}; do
+for need in ${*:-font chromium nginx systemd}; do
   case "$need" in
     font) fc-list 2>/dev/null | grep -qi "wqy\|cjk\|simsun\|simhei\|msyh" \
             || missing="$missing fonts-wqy-microhei" ;;
     chromium) [ -x /usr/bin/chromium ] || missing="$missing chromium" ;;
     nginx) [ -x /usr/sbin/nginx ] || missing="$missing nginx-light" ;;
+    systemd) command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd" ;;
     wrk) command -v wrk >/dev/null 2>&1 || missing="$missing wrk" ;;
-    *) echo "system-deps.sh: unknown need '$need' (font, chromium, nginx, wrk)" >&2; exit 2 ;;
+    *) echo "system-deps.sh: unknown need '$need' (font, chromium, nginx, systemd, wrk)" >&2
+       exit 2 ;;
   esac
 done
 [ -z "$missing" ] && exit 0
