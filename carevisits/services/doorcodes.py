@@ -7,7 +7,7 @@ from functools import cache
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import Load, contains_eager
 
 from carevisits.extensions import db
 from carevisits.models import DoorCode, Grid, Household, User
@@ -122,11 +122,11 @@ def _code_in_scope(kind: str) -> Select:
 
 def _door_facts(household=None) -> tuple:
     """Loader options for what the door form shows of a household (under ``household``, a
-    path to it): its grid, community and elders, in the same statement."""
-    grid = household.joinedload(Household.grid) if household else joinedload(Household.grid)
-    elders = (household.joinedload(Household.elders) if household
-              else joinedload(Household.elders))
-    return grid.joinedload(Grid.community), elders
+    path to it; the household itself when None): its grid, community and elders, in the
+    same statement."""
+    path = Load(Household) if household is None else household
+    return (path.joinedload(Household.grid).joinedload(Grid.community),
+            path.joinedload(Household.elders))
 
 
 def door_url(base_url: str, token: str) -> str:
