@@ -191,8 +191,10 @@ def test_the_round_keeps_its_pack_and_sign_out_wipes_pack_and_queue(world, door,
     page.clock.set_system_time(door.clock())
     sign_in(page, door.url, world.worker)
     fill_and_save_offline(page, door, world.h1)
+    # The visit stays queued: its send is refused from the moment the network is back (set
+    # before going online, or the queue may send it first).
+    page.route("**/door/session.json", lambda route: route.abort())
     page.context.set_offline(False)
-    page.route("**/door/session.json", lambda route: route.abort())  # the visit stays queued
     keep_round(page, door)
     kept = page.evaluate(KEPT)
     assert kept["queue"] == 1
