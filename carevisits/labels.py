@@ -76,6 +76,9 @@ ALERT_KINDS = {
     AlertKind.NO_ANSWER: _l("No answer at the door"),
     AlertKind.ABNORMAL: _l("Abnormal readings"),
     AlertKind.REQUEST_OVERDUE: _l("Request overdue"),
+    AlertKind.NO_ACTIVITY: _l("No sign of activity"),
+    AlertKind.EMERGENCY: _l("Call for help or fall"),
+    AlertKind.MISSED_CHECKIN: _l("Daily check-in missed"),
 }
 ALERT_LEVELS = {AlertLevel.WARNING: _l("Warning"), AlertLevel.URGENT: _l("Urgent")}
 ALERT_STATUSES = {

@@ -88,9 +88,10 @@ def _alert_in_scope(alert_id: int) -> Alert:
 @bp.get("/<int:alert_id>")
 @staff_required
 def detail(alert_id: int):
-    """One alert: what, who, the ladder for a door nobody opens, and its history."""
+    """One alert: what, who, the ladder for a door nobody opens or a silent flat, and its
+    history."""
     alert = _alert_in_scope(alert_id)
-    return render_template("alerts/detail.html", alert=alert, ladder=alerts.LADDER,
+    return render_template("alerts/detail.html", alert=alert, ladder=alerts.ladder(alert.kind),
                            note_form=NoteForm(), resolve_form=ResolveForm())
 
 
@@ -106,7 +107,7 @@ def acknowledge(alert_id: int):
 @bp.post("/<int:alert_id>/step")
 @staff_required
 def step(alert_id: int):
-    """Tick off the next rung of the no-answer ladder."""
+    """Tick off the next rung of the alert's ladder."""
     alert, form = _alert_in_scope(alert_id), NoteForm()
     if form.validate_on_submit() and alert.status != AlertStatus.RESOLVED:
         alerts.record_step(alert, current_user, form.note.data or "")
@@ -120,7 +121,7 @@ def resolve(alert_id: int):
     """Close the alert, saying how."""
     alert, form = _alert_in_scope(alert_id), ResolveForm()
     if not form.validate_on_submit():
-        return render_template("alerts/detail.html", alert=alert, ladder=alerts.LADDER,
+        return render_template("alerts/detail.html", alert=alert, ladder=alerts.ladder(alert.kind),
                                note_form=NoteForm(), resolve_form=form), 422
     alerts.resolve(alert, actor=current_user, note=form.note.data.strip())
     db.session.commit()

@@ -21,6 +21,15 @@ from carevisits.models.household import (
     Household,
     LivingSituation,
 )
+from carevisits.models.integration import (
+    ApiKey,
+    ApiPermission,
+    Device,
+    DeviceKind,
+    SelfCheckin,
+    Signal,
+    SignalKind,
+)
 from carevisits.models.notify import (
     ChannelKind,
     DeliveryStatus,
@@ -62,6 +71,13 @@ from carevisits.models.volunteer import (
 )
 
 __all__ = [
+    "ApiKey",
+    "ApiPermission",
+    "Device",
+    "DeviceKind",
+    "SelfCheckin",
+    "Signal",
+    "SignalKind",
     "OPEN_REQUEST_STATUSES",
     "Delivery",
     "Frequency",

@@ -53,6 +53,9 @@ class AlertKind(enum.StrEnum):
     NO_ANSWER = "no_answer"
     ABNORMAL = "abnormal"
     REQUEST_OVERDUE = "request_overdue"
+    NO_ACTIVITY = "no_activity"  # a meter or door sensor saw no sign of life
+    EMERGENCY = "emergency"  # an SOS button or a fall detector
+    MISSED_CHECKIN = "missed_checkin"  # the elder's own daily check-in did not come
 
 
 class AlertLevel(enum.StrEnum):
@@ -89,7 +92,7 @@ class Alert(db.Model):
     kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind))
     level: Mapped[AlertLevel] = mapped_column(str_enum(AlertLevel))
     status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus), default=AlertStatus.OPEN)
-    # For no-answer alerts: how far up the ladder the responders have got.
+    # For no-answer and no-activity alerts: how far up the ladder the responders have got.
     ladder_step: Mapped[int] = mapped_column(default=0)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -99,6 +102,9 @@ class Alert(db.Model):
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     resolved_by_visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # Any change (opened, acknowledged, resolved, escalated): the API's incremental pulls.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
 
     elder: Mapped[Elder] = relationship()
     acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])

@@ -18,6 +18,9 @@ class Street(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Hours without use of water, power or the door that raise a no-activity alert (Shanghai
+    # and Shenzhen alert after 12 hours under 0.01 m³); a household may set its own.
+    silence_hours: Mapped[int] = mapped_column(default=12, server_default="12")
 
     communities: Mapped[list["Community"]] = relationship(
         back_populates="street", order_by="Community.name"

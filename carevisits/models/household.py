@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +63,9 @@ class Household(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Nobody on the list lives here any more: the door code is revoked, the history kept.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Hours without use of water (or power, or the door) that raise a no-activity alert;
+    # None: the street's (Street.silence_hours).
+    silence_hours: Mapped[int | None]
 
     grid: Mapped[Grid] = relationship()
     elders: Mapped[list["Elder"]] = relationship(back_populates="household", order_by="Elder.id")
@@ -103,7 +106,15 @@ class Elder(db.Model):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     paused_until: Mapped[date | None] = mapped_column(Date)
+    # The elder's own daily check-in (平安打卡), if they take part: the local hour by which
+    # 我很好 is expected, the secret of their personal link, and the last time they pressed it.
+    checkin_by_hour: Mapped[int | None] = mapped_column(SmallInteger)
+    checkin_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Any change to the record or its schedule: the API's incremental pulls.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
 
     household: Mapped[Household] = relationship(back_populates="elders")
 

@@ -37,13 +37,19 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class Notification(db.Model):
-    """One message to one channel: written with the alert, sent after the commit, retried."""
+    """One message in the outbox, written in the transaction of what it tells and sent after
+    the commit, retried: an alert's text to a community's channel, or an event (alert,
+    visit, request) as signed JSON to an integration's webhook."""
 
     __table_args__ = (Index("ix_notification_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channel.id"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("notification_channel.id"))
+    # An integration's event instead of a channel's text: the key, the event's name and the
+    # JSON body as it is signed and sent.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40), default="")
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[DeliveryStatus] = mapped_column(str_enum(DeliveryStatus),
                                                    default=DeliveryStatus.PENDING)
@@ -53,4 +59,4 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    channel: Mapped[NotificationChannel] = relationship()
+    channel: Mapped[NotificationChannel | None] = relationship()

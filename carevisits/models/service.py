@@ -125,12 +125,15 @@ class RequestSource(enum.StrEnum):
     ELDER_PAGE = "elder_page"
     FAMILY = "family"
     PHONE = "phone"
+    HOTLINE = "hotline"  # a 12345 work order, through the API
 
 
 class ServiceRequest(db.Model):
     """A need that came up (诉求), owned by someone until it is closed."""
 
-    __table_args__ = (Index("ix_request_status_deadline", "status", "deadline"),)
+    __table_args__ = (Index("ix_request_status_deadline", "status", "deadline"),
+                      # A work order's reference, once per integration that sent it.
+                      UniqueConstraint("api_key_id", "external_ref"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"), index=True)
@@ -147,6 +150,13 @@ class ServiceRequest(db.Model):
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
     resolution: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # resolved/cancelled
+    # A work order from another system (12345): its reference there, and the integration
+    # whose callback hears of every status change.
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id"))
+    # Any change: the API's incremental pulls.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
 
     elder: Mapped[Elder] = relationship()
     raised_by: Mapped[User | None] = relationship(foreign_keys=[raised_by_id])

@@ -95,6 +95,9 @@ class Visit(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     void_reason: Mapped[str] = mapped_column(String(200), default="")
+    # Any change (recorded, corrected, voided): the API's incremental pulls.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
 
     household: Mapped[Household] = relationship()
     visitor: Mapped[User] = relationship(foreign_keys=[visitor_id])

@@ -116,7 +116,7 @@ def visit(visit_id: int):
     if v is None or not can_see_visit(current_user, v):
         abort(404)
     return render_template("scan/visit.html", visit=v, raised=alerts.raised_by_visit(v),
-                           ladder=alerts.LADDER, delivered=menus.delivered_at_visits([v.id]),
+                           ladders=alerts.LADDERS, delivered=menus.delivered_at_visits([v.id]),
                            void_form=VoidForm(), may_change=can_change(current_user, v, utcnow()))
 
 

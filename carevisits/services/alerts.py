@@ -32,13 +32,20 @@ from carevisits.models.base import UTCDateTime, utcnow
 from carevisits.services import notify, schedule
 from carevisits.services.scope import household_scope
 
-# The no-answer ladder: what responders do, in order, until someone sees the elder.
-LADDER = [
-    _l("Knock again and ask the neighbours"),
-    _l("Phone the elder"),
-    _l("Phone the emergency contact"),
-    _l("Ask the community or the police to open the door"),
-]
+# The ladders: what responders do, in order, until someone sees the elder. A door nobody
+# opens starts at the door; a flat where no water, power or door has moved for hours starts
+# with the phone. Both end with the welfare check (the door opened by the community or the
+# police), and climb the same way (ladder_step, record_step).
+WELFARE_CHECK = _l("Ask the community or the police to open the door")
+LADDERS = {
+    AlertKind.NO_ANSWER: [_l("Knock again and ask the neighbours"), _l("Phone the elder"),
+                          _l("Phone the emergency contact"), WELFARE_CHECK],
+    AlertKind.NO_ACTIVITY: [_l("Phone the elder"), _l("Phone the emergency contact"),
+                            _l("The grid worker knocks at the door"), WELFARE_CHECK],
+}
+# Alerts that any sign of the elder being well answers once it comes after them: a meeting
+# at the door or on the phone, or the elder's own daily check-in.
+SIGN_OF_LIFE = (AlertKind.NO_ACTIVITY, AlertKind.MISSED_CHECKIN)
 # Readings that open an abnormal-observation alert (configurable via app config).
 DEFAULT_THRESHOLDS = {"systolic_high": 160, "systolic_low": 90, "diastolic_high": 100,
                       "pulse_low": 50, "pulse_high": 120}
@@ -132,9 +139,14 @@ def add_note(alert: Alert, actor: User | None, note: str) -> None:
     _event(alert, "note", actor, note)
 
 
+def ladder(kind: AlertKind) -> list:
+    """The rungs of the ladder responders climb for an alert of this kind (none: empty)."""
+    return LADDERS.get(kind, [])
+
+
 def record_step(alert: Alert, actor: User, note: str) -> None:
-    """Tick off the next rung of the no-answer ladder, with what happened."""
-    if alert.ladder_step < len(LADDER):
+    """Tick off the next rung of the alert's ladder, with what happened."""
+    if alert.ladder_step < len(ladder(alert.kind)):
         alert.ladder_step += 1
         _event(alert, "step", actor, f"{alert.ladder_step}: {note}".strip())
         acknowledge(alert, actor)
@@ -144,16 +156,18 @@ def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
     """What a check-in means for the elders' alerts: resolve, open or escalate."""
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     met = [rec.elder_id for rec in visit.records if rec.outcome in MET_OUTCOMES]
+    kinds = answered_by_meeting(visit.method)
     answered = {(a.elder_id, a.kind): a for a in db.session.scalars(select(Alert).where(
-        Alert.elder_id.in_(met), Alert.kind.in_([AlertKind.OVERDUE, AlertKind.NO_ANSWER]),
+        Alert.elder_id.in_(met), Alert.kind.in_(kinds),
         Alert.status.in_(UNRESOLVED)))} if met else {}
     for rec in visit.records:
         elder = rec.elder
         if rec.outcome in MET_OUTCOMES:
-            for kind in (AlertKind.OVERDUE, AlertKind.NO_ANSWER):
+            for kind in kinds:
                 alert = answered.get((elder.id, kind))
                 # Meeting the elder ends an overdue alert whenever it happened; but a
-                # meeting queued offline from before an unanswered knock does not answer it.
+                # meeting queued offline from before an unanswered knock (or a silent
+                # meter, a missed check-in, a call for help) does not answer it.
                 if alert is not None and (kind == AlertKind.OVERDUE
                                           or visit.occurred_at >= alert.opened_at):
                     resolve(alert, actor=visit.visitor, visit=visit,
@@ -161,6 +175,28 @@ def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
         elif rec.outcome == Outcome.NO_ANSWER:
             no_answer(elder, visit)
         _readings(elder, rec, visit, limits)
+
+
+def answered_by_meeting(method: VisitMethod) -> tuple[AlertKind, ...]:
+    """The kinds of alert that meeting the elder answers: at the door, a call for help
+    and every sign-of-life alert besides overdue and no-answer; on the phone, the sign-of-life
+    alerts only (whether a call counts toward the schedule is the street's policy:
+    services/contacts.py)."""
+    if method == VisitMethod.PHONE:
+        return SIGN_OF_LIFE
+    return (AlertKind.OVERDUE, AlertKind.NO_ANSWER, AlertKind.EMERGENCY, *SIGN_OF_LIFE)
+
+
+def resolve_by_sign_of_life(elder: Elder, kinds: Iterable[AlertKind], at: datetime,
+                            note: str) -> list[Alert]:
+    """Close the elder's unresolved alerts of these kinds opened at or before ``at`` (a sign
+    of life queued from before an alert does not answer it); returns them."""
+    closed = list(db.session.scalars(select(Alert).where(
+        Alert.elder_id == elder.id, Alert.kind.in_(list(kinds)), Alert.status.in_(UNRESOLVED),
+        Alert.opened_at <= at)))
+    for alert in closed:
+        resolve(alert, actor=None, note=note, at=at)
+    return closed
 
 
 def no_answer(elder: Elder, visit: Visit) -> None:

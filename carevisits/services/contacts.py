@@ -152,6 +152,8 @@ def record_phone_call(*, caller: User, elder: Elder, outcome: Outcome, notes: st
         if alert is not None:
             alerts.resolve(alert, actor=caller, visit=visit,
                            note=str(_l("Resolved by a phone call that reached the elder.")))
+    if outcome in MET_OUTCOMES:  # heard the elder: no sign of life is missing any more
+        alerts.after_visit(visit)
     audit.record(caller, "visit.phone", "elder", elder.id, visit_id=visit.id,
                  outcome=outcome.value)
     return visit, counted

@@ -92,7 +92,7 @@ def alert_panel(user: User, r: Reckoning) -> AlertPanel:
         .where(Alert.resolved_at >= r.start, Alert.resolved_at < r.at)).all()
     welfare = db.session.scalar(scoped(select(func.count()).select_from(Alert)).where(
         Alert.kind == AlertKind.NO_ANSWER, Alert.opened_at >= r.start, Alert.opened_at < r.at,
-        Alert.ladder_step >= len(alert_rules.LADDER)))
+        Alert.ladder_step >= len(alert_rules.ladder(AlertKind.NO_ANSWER))))
     return AlertPanel({(AlertKind(k).value, str(lv)): n for (k, lv), n in open_by.items()},
                       oldest, _median_hours(acknowledged), _median_hours(resolved), welfare)
 
