@@ -165,15 +165,17 @@ alerts_group = AppGroup("alerts", help="Alerts and their notifications.")
 @alerts_group.command("scan")
 @click.option("--at", "at", help="Scan as of this time (ISO 8601), e.g. to check a schedule.")
 def alerts_scan(at: str | None):
-    """Open overdue alerts and send due notifications, as the web processes' scheduler does
-    every few minutes; safe to run from cron on many hosts at once."""
+    """Open overdue and missed check-in alerts and send due notifications, as the web
+    processes' scheduler does every few minutes; safe to run from cron on many hosts at once."""
     _report_round(*run_scans(_parse_time(at)))
 
 
-def _report_round(overdue: list, late_requests: list, sent: int, failed: int) -> None:
+def _report_round(overdue: list, late_requests: list, sent: int, failed: int,
+                  missed_checkins: list) -> None:
     """One line on what a round of scans did."""
     click.echo(f"{len(overdue)} new overdue alerts, {len(late_requests)} new request-overdue "
-               f"alerts; {sent} notifications sent, {failed} failed.")
+               f"alerts, {len(missed_checkins)} new missed check-in alerts; {sent} "
+               f"notifications sent, {failed} failed.")
 
 
 @alerts_group.command("deliver")

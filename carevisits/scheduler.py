@@ -29,16 +29,17 @@ from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, coverage_store, notify, requests
+from carevisits.services import alerts, coverage_store, notify, requests, selfcheck
 
 # pg_try_advisory_lock's key for the scan: any constant no other code of this database uses.
 ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
 
 
-def run_scans(now: datetime) -> tuple[list[int], list[int], int, int]:
-    """One round as of ``now``: open overdue and request-overdue alerts (committed), then send
-    the notifications that are due, then take the finished weeks' and months' figures the
-    dashboard reads (each committed apart). Returns (overdue ids, request ids, sent, failed).
+def run_scans(now: datetime) -> tuple[list[int], list[int], int, int, list[int]]:
+    """One round as of ``now``: open overdue, request-overdue and missed daily check-in
+    alerts (committed), then send the notifications that are due, then take the finished
+    weeks' and months' figures the dashboard reads (each committed apart). Returns (overdue
+    ids, request ids, sent, failed, missed check-in ids).
 
     The round sends its new messages itself, in this thread, not from the background sender
     a commit starts: a `flask alerts scan` process exits when the round ends and would kill
@@ -48,11 +49,12 @@ def run_scans(now: datetime) -> tuple[list[int], list[int], int, int]:
     with write_transaction():
         overdue = alerts.scan_overdue(now)
         late_requests = requests.scan_overdue_requests(now)
+        missed_checkins = selfcheck.scan_missed(now)
         db.session.info.pop(notify.PENDING_FLAG, None)
         db.session.commit()
     sent, failed = notify.deliver_due(utcnow())
     coverage_store.take_finished(now, local_zone())
-    return overdue, late_requests, sent, failed
+    return overdue, late_requests, sent, failed, missed_checkins
 
 
 def _lock_file(app: Flask) -> Path:

@@ -111,6 +111,10 @@ class Elder(db.Model):
     checkin_by_hour: Mapped[int | None] = mapped_column(SmallInteger)
     checkin_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     last_checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first deadline a missed check-in counts from: the chosen hour on the day the elder
+    # took part (or the hour changed), the next day's when it had passed already; None when
+    # not taking part. The scan compares it with now: no alert for a day before it.
+    checkin_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Any change to the record or its schedule: the API's incremental pulls.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow,
