@@ -23,6 +23,7 @@ from carevisits.round import bp as round_bp
 from carevisits.scan import bp as scan_bp
 from carevisits.scheduler import register_scheduler
 from carevisits.security import register_security
+from carevisits.selfcheck import bp as selfcheck_bp
 from carevisits.services import schedule
 from carevisits.volunteer import bp as volunteer_bp
 
@@ -57,7 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per audience."""
     for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
-               printing_bp, register_bp, family_bp, volunteer_bp, admin_bp):
+               printing_bp, register_bp, family_bp, volunteer_bp, admin_bp, selfcheck_bp):
         app.register_blueprint(bp)
 
 
