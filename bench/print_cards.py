@@ -75,7 +75,7 @@ def timed_baseline(n: int, layout: cards.Layout) -> tuple[float, int]:
     (one process, a PNG per code): the label, number, hotline, address strip and cut marks
     are drawn by the same code in cards.py. The URL takes the place of the matrix."""
     with (mock.patch.object(cards, "_matrices", iter),
-          mock.patch.object(cards, "_qr", naive_qr)):
+          mock.patch.object(cards, "draw_qr", naive_qr)):
         seconds, size, _ = timed_render(n, layout)
     return seconds, size
 

@@ -34,7 +34,8 @@ from carevisits.models import (
     VolunteerProfile,
     VolunteerStatus,
 )
-from carevisits.services import alerts, menus, printjobs, requests
+from carevisits.models.base import utcnow
+from carevisits.services import alerts, menus, printjobs, requests, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
 from tests.conftest import build_world, login
@@ -377,6 +378,19 @@ ROUTES = {
     "register.template": ("GET", lambda w, h: "/register/template.xlsx",
                           only(COORDINATORS, 200)),
     "register.export": ("GET", lambda w, h: "/register/export.csv", export_scoped),
+    # The elder's own daily check-in: the link is the credential, whoever holds it; its
+    # staff side is for staff with the elder in scope, as pauses and invites are.
+    "selfcheck.page": ("GET", lambda w, h: f"/ok/{w.checkin_tokens[h.id]}", everyone(200)),
+    "selfcheck.press": ("POST", lambda w, h: f"/ok/{w.checkin_tokens[h.id]}",
+                        everyone("redirect")),
+    "elders.checkin_hour": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/checkin",
+                            staff_scoped(422)),  # no hour chosen: refused at the field
+    "elders.checkin_renew": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/checkin/renew",
+                             staff_scoped("redirect")),
+    "elders.checkin_stop": ("POST", lambda w, h: f"/elders/{h.elders[0].id}/checkin/stop",
+                            staff_scoped("redirect")),
+    "elders.checkin_card": ("GET", lambda w, h: f"/elders/{h.elders[0].id}/checkin/card.pdf",
+                            staff_scoped(200)),
     "admin.users": ("GET", lambda w, h: "/admin/users", only({"admin"}, 200)),
     "admin.new_user": ("GET", lambda w, h: "/admin/users/new", only({"admin"}, 200)),
     "admin.edit_user": ("GET", lambda w, h: f"/admin/users/{w.worker.id}",
@@ -412,7 +426,7 @@ def build_matrix(world) -> SimpleNamespace:
     approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
-    covers = {}
+    covers, checkin_tokens = {}, {}
     grid_workers = {world.h1.id: world.worker.id, world.h2.id: world.other_worker.id,
                     world.h3.id: factories.user(Role.GRID_WORKER, grid=world.h3.grid).id,
                     world.h4.id: factories.user(Role.GRID_WORKER, grid=world.h4.grid).id}
@@ -476,13 +490,16 @@ def build_matrix(world) -> SimpleNamespace:
         db.session.add(cover)
         db.session.flush()
         covers[h.id] = cover.id
+        selfcheck.enrol(h.elders[0], 10, actor=world.admin, now=utcnow())
+        checkin_tokens[h.id] = h.elders[0].checkin_token
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
                            street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
-                           covers=covers, grid_workers=grid_workers)
+                           covers=covers, grid_workers=grid_workers,
+                           checkin_tokens=checkin_tokens)
 
 
 def check(response, expected, household, scope_elders):

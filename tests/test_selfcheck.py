@@ -24,7 +24,6 @@ from carevisits.models import (
 )
 from carevisits.services import alerts, contacts, schedule, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
-from tests import factories
 from tests.clock import SHANGHAI
 from tests.conftest import count
 
@@ -68,6 +67,16 @@ def near(moment: datetime, expected: datetime) -> bool:
 def press(clock, elder, when: datetime) -> None:
     clock.set(when)
     assert selfcheck.check_in(elder.checkin_token, clock()) is not None
+    db.session.commit()
+
+
+def meet(world, clock, elder, when: datetime) -> None:
+    """The grid worker meets the household's elders at the door at ``when``."""
+    clock.set(when)
+    household = fresh(elder).household
+    record_visit(visitor=world.worker, household=household, method=VisitMethod.SCANNED,
+                 door_code=world.h1.code, idempotency_key=secrets.token_urlsafe(18),
+                 records=[ElderRecordInput(e.id, Outcome.MET_WELL) for e in household.elders])
     db.session.commit()
 
 
@@ -163,12 +172,7 @@ def test_a_call_nobody_answers_leaves_it_open(app, world, clock):
 def test_a_visit_that_meets_the_elder_resolves_it(app, world, clock):
     elder = enrolled(world, clock, hour=9)
     scan(clock, at(9, 1))
-    clock.set(at(10))
-    household = fresh(elder).household
-    record_visit(visitor=world.worker, household=household, method=VisitMethod.SCANNED,
-                 door_code=world.h1.code, idempotency_key=secrets.token_urlsafe(18),
-                 records=[ElderRecordInput(e.id, Outcome.MET_WELL) for e in household.elders])
-    db.session.commit()
+    meet(world, clock, elder, at(10))
     (alert,) = missed_alerts(elder)
     assert alert.status == AlertStatus.RESOLVED and alert.resolved_by_visit_id is not None
 
@@ -239,12 +243,7 @@ def test_a_later_hour_chosen_today_counts_from_its_coming(app, world, clock):
 
 def test_a_meeting_earlier_today_is_a_sign_of_life_too(app, world, clock):
     elder = enrolled(world, clock, hour=9)
-    clock.set(at(8))
-    household = fresh(elder).household
-    record_visit(visitor=world.worker, household=household, method=VisitMethod.SCANNED,
-                 door_code=world.h1.code, idempotency_key=secrets.token_urlsafe(18),
-                 records=[ElderRecordInput(e.id, Outcome.MET_WELL) for e in household.elders])
-    db.session.commit()
+    meet(world, clock, elder, at(8))
     assert scan(clock, at(9, 30)) == []
 
 

@@ -1,28 +1,21 @@
 """Elder records for staff: search within scope, profile and visit history."""
 
 import segno
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
-from carevisits import labels
 from carevisits.access import coordinator_required, staff_required
-from carevisits.elders.forms import IntervalForm, InviteForm, MenuForm, PauseForm, PhoneForm
+from carevisits.elders import daily_checkin
+from carevisits.elders.blueprint import bp
+from carevisits.elders.blueprint import detail_page as _detail_page
+from carevisits.elders.blueprint import elder_in_scope as _elder_in_scope
+from carevisits.elders.blueprint import menu_form_for as _menu_form
+from carevisits.elders.forms import IntervalForm, InviteForm, PauseForm, PhoneForm
 from carevisits.extensions import db
-from carevisits.forms import RaiseForm
 from carevisits.i18n import local_date, local_zone
-from carevisits.models import (
-    Alert,
-    Elder,
-    FamilyLink,
-    Frequency,
-    MenuEntry,
-    Outcome,
-    ServiceItem,
-    ServiceRequest,
-)
+from carevisits.models import FamilyLink, Frequency, MenuEntry, Outcome, ServiceItem
 from carevisits.models.base import utcnow
 from carevisits.paging import paginate
 from carevisits.services import (
@@ -31,14 +24,13 @@ from carevisits.services import (
     elder_list,
     family,
     menus,
-    rosters,
 )
 from carevisits.services import elders as elder_service
 from carevisits.services.elder_list import ElderFilter, register_query, workers_of
 from carevisits.services.rounds import elder_history
-from carevisits.services.scope import area_options, can_see_household
+from carevisits.services.scope import area_options
 
-bp = Blueprint("elders", __name__, url_prefix="/elders")
+__all__ = ["bp", "daily_checkin"]
 
 
 @bp.get("/")
@@ -65,50 +57,6 @@ def detail(elder_id: int):
     elder_service.record_view(current_user, elder)
     db.session.commit()
     return _detail_page(elder, history)
-
-
-def _menu_form(elder: Elder, form=None) -> MenuForm:
-    """The add-a-service form, offering the services this elder may have (shared and their
-    street's, see menus.offered_items)."""
-    form = form or MenuForm()
-    form.item.choices = labels.as_choices({i.id: f"{i.name}（{i.category}）"
-                                           for i in menus.offered_items(elder)})
-    if form.starts_on.data is None:
-        form.starts_on.data = utcnow().astimezone(local_zone()).date()
-    return form
-
-
-def _detail_page(elder, history=None, pause_form=None, interval_form=None, menu_form=None,
-                 invite_form=None, status=200):
-    if history is None:
-        history = paginate(elder_history(elder), current_app.config["PAGE_SIZE"])
-    alert_list = db.session.scalars(select(Alert).where(Alert.elder_id == elder.id)
-                                    .order_by(Alert.opened_at.desc()).limit(20)).all()
-    now = utcnow()
-    menu = menus.current_menu(elder, now.astimezone(local_zone()).date())
-    last = menus.last_deliveries([elder.id])
-    menu_rows = [(e, last.get((elder.id, e.item_id)), menus.next_due(
-        e, last.get((elder.id, e.item_id)))) for e in menu]
-    elder_requests = db.session.scalars(select(ServiceRequest).where(
-        ServiceRequest.elder_id == elder.id).order_by(ServiceRequest.raised_at.desc())
-        .limit(20)).all()
-    return render_template(
-        "elders/detail.html", elder=elder, history=history, now=now, alerts=alert_list,
-        delivered=menus.delivered_at_visits([r.visit_id for r in history.items]),
-        menu_rows=menu_rows, menu_form=_menu_form(elder, menu_form), requests=elder_requests,
-        raise_form=RaiseForm(), invite_form=invite_form or InviteForm(),
-        family_links=db.session.scalars(select(FamilyLink).where(
-            FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
-        rosters=rosters.rosters_visiting(elder.household),
-        pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
-            days=elder.visit_interval_days)), status
-
-
-def _elder_in_scope(elder_id: int) -> Elder:
-    elder = db.session.get(Elder, elder_id)
-    if elder is None or not can_see_household(current_user, elder.household):
-        abort(404)
-    return elder
 
 
 @bp.route("/<int:elder_id>/phone", methods=["GET", "POST"])

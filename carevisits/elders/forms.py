@@ -1,5 +1,5 @@
 """Forms on the elder page: pauses, the elder's own visit interval, the service menu, phone
-calls."""
+calls, the daily check-in's hour."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -16,6 +16,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 from carevisits import labels
 from carevisits.forms import TextForm, WholeNumberField
 from carevisits.services.checkin import NOTES_MAX
+from carevisits.services.selfcheck import HOURS
 
 
 class PauseForm(TextForm):
@@ -50,6 +51,13 @@ class InviteForm(TextForm):
     relation = StringField(_l("Relation (e.g. son, daughter)"), validators=[
         InputRequired(_l("Say how the family member is related.")), Length(max=20)])
     may_see_observations = BooleanField(_l("May see blood pressure and pulse"))
+
+
+class CheckinHourForm(TextForm):
+    """The hour of the day by which the elder presses 我很好 on their own check-in page."""
+
+    hour = SelectField(_l("Check in every day by"), coerce=int, choices=labels.as_choices(
+        {h: f"{h:02d}:00" for h in HOURS}), validators=[InputRequired(_l("Choose an hour."))])
 
 
 class PhoneForm(TextForm):

@@ -1,5 +1,7 @@
-"""Family members (mobile): their elder's visit log, open alerts, requests; nothing else."""
+"""Family members (mobile): their elder's visit log, open alerts, requests, the daily check-in;
+nothing else."""
 
+import segno
 from flask import (
     Blueprint,
     abort,
@@ -12,6 +14,7 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
+from markupsafe import Markup
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -24,7 +27,7 @@ from carevisits.models import RequestClass, RequestSource, Role
 from carevisits.models.base import local_today, utcnow
 from carevisits.paging import paginate
 from carevisits.responses import spreadsheet
-from carevisits.services import accounts, family, menus, requests
+from carevisits.services import accounts, family, menus, requests, selfcheck
 from carevisits.services.family import FamilyView
 from carevisits.throttle import invite_code_limits, signup_limit
 
@@ -132,12 +135,20 @@ def _elder_page(view: FamilyView, help_form: HelpForm | None = None, status: int
     history = paginate(view.visits(), current_app.config["PAGE_SIZE"])
     ahead = family.outlook(view.elder, now, local_today(), local_zone(),
                            current_app.config["HOTLINE"])
+    checkin = selfcheck.overview(view.elder, now, current_app.config["BASE_URL"], recent_days=0)
     return render_template(
-        "family/elder.html", view=view, history=history, now=now, ahead=ahead,
+        "family/elder.html", view=view, history=history, now=now, ahead=ahead, checkin=checkin,
+        checkin_qr=_qr(checkin.url) if checkin.url else None,
         chart=view.chart(local_zone()),
         delivered=menus.delivered_at_visits([r.visit_id for r in history.items]),
         alerts=view.open_alerts(), requests=view.requests(),
         form=help_form or HelpForm(), message_form=MessageForm()), status
+
+
+def _qr(url: str) -> Markup:
+    """A QR code of the URL as inline SVG, to scan from another phone."""
+    # segno writes the SVG from the code's modules alone; the URL is not in it as text.
+    return Markup(segno.make(url, error="m").svg_inline(scale=5, border=4))  # nosec B704
 
 
 @bp.get("/elders/<int:elder_id>/visits.<fmt>")

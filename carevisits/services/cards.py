@@ -168,7 +168,7 @@ def _card(c: Canvas, font: str, lay: Layout, card: Card, matrix, x: float, y: fl
     c.setLineWidth(0.4)
     c.line(x, y + strip, x + w, y + strip)
     c.setDash()
-    _fit(c, font, lay.address_size, f"{card.address}  ({STRIP_HINT})", x + w / 2,
+    fit_text(c, font, lay.address_size, f"{card.address}  ({STRIP_HINT})", x + w / 2,
          y + strip / 2 - lay.address_size / 3, w - 2 * pad)
     body = h - strip
     if lay.arrangement == "stacked":
@@ -176,7 +176,7 @@ def _card(c: Canvas, font: str, lay: Layout, card: Card, matrix, x: float, y: fl
         c.setFont(font, lay.label_size)
         c.drawCentredString(cx, y + h - pad - lay.label_size, LABEL)
         qr_y = y + h - pad - lay.label_size * 1.4 - qr
-        _qr(c, matrix, cx - qr / 2, qr_y, qr)
+        draw_qr(c, matrix, cx - qr / 2, qr_y, qr)
         c.setFont(font, lay.number_size)
         c.drawCentredString(cx, qr_y - lay.number_size * 1.1, card.number_text)
         c.setFont(font, lay.hotline_size)
@@ -184,18 +184,18 @@ def _card(c: Canvas, font: str, lay: Layout, card: Card, matrix, x: float, y: fl
                             card.hotline_text)
         return
     qr_y = y + strip + (body - qr) / 2
-    _qr(c, matrix, x + pad / 2, qr_y, qr)
+    draw_qr(c, matrix, x + pad / 2, qr_y, qr)
     text_x = x + pad / 2 + qr
     text_w = w - pad - qr
     cx = text_x + text_w / 2
     mid = y + strip + body / 2
-    _fit(c, font, lay.label_size, LABEL, cx, mid + lay.number_size * 0.9, text_w)
-    _fit(c, font, lay.number_size, card.number_text, cx, mid - lay.number_size * 0.35, text_w)
-    _fit(c, font, lay.hotline_size, card.hotline_text, cx,
+    fit_text(c, font, lay.label_size, LABEL, cx, mid + lay.number_size * 0.9, text_w)
+    fit_text(c, font, lay.number_size, card.number_text, cx, mid - lay.number_size * 0.35, text_w)
+    fit_text(c, font, lay.hotline_size, card.hotline_text, cx,
          mid - lay.number_size * 0.35 - lay.hotline_size * 2, text_w)
 
 
-def _fit(c: Canvas, font: str, size: float, text: str, cx: float, y: float, width: float):
+def fit_text(c: Canvas, font: str, size: float, text: str, cx: float, y: float, width: float):
     """Draw centred text, shrinking it until it fits the width."""
     while size > 4 and stringWidth(text, font, size) > width:
         size -= 0.5
@@ -203,7 +203,7 @@ def _fit(c: Canvas, font: str, size: float, text: str, cx: float, y: float, widt
     c.drawCentredString(cx, y, text)
 
 
-def _qr(c: Canvas, matrix, x: float, y: float, size: float) -> None:
+def draw_qr(c: Canvas, matrix, x: float, y: float, size: float) -> None:
     """Draw the QR code as one filled path in a square of ``size``, quiet zone included."""
     n = len(matrix)
     module = size / (n + 2 * QUIET_ZONE)
