@@ -245,5 +245,8 @@ def test_a_missed_check_in_goes_to_the_board_and_the_communitys_robot(
         assert len(round_[4]) == 1 and round_[2] == 1
         assert len(receiver.bodies) == 1
         assert "李秀英" in receiver.bodies[0][2].decode()
-    board = body(client_as(app, world.worker).get("/alerts/"))
-    assert "李秀英" in board
+    worker = client_as(app, world.worker)
+    board = body(worker.get("/alerts/"))
+    assert "李秀英" in board and "未平安打卡" in board
+    detail = worker.get(f"/alerts/{round_[4][0]}")
+    assert detail.status_code == 200 and "未平安打卡" in body(detail)

@@ -33,7 +33,7 @@ def lines(given_name: str, hour: int, hotline: str) -> dict[str, str]:
     """What the card says, in Chinese (printed for the elder, whatever the staff's language)."""
     return {"title": TITLE, "greeting": f"{given_name}，您好",
             "ask": f"每天 {hour} 点前按一下「我很好」",
-            "how": "用手机扫描下面的二维码，打开后按大按钮",
+            "how": "用手机扫描上面的二维码，打开后按大按钮",
             "help": f"需要帮助请打社区电话 {hotline}" if hotline else "需要帮助请联系社区"}
 
 
