@@ -91,6 +91,8 @@ def load_config(instance_path: str) -> dict:
         "INVITE_CODE_FAILURES_PER_ADDRESS": env.get("INVITE_CODE_FAILURES_PER_ADDRESS",
                                                     "30 per hour"),
         "SIGNUPS_PER_ADDRESS": env.get("SIGNUPS_PER_ADDRESS", "10 per hour"),
+        # Requests of one integration API key (carevisits/api/): answered 429 beyond it.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
         "PAGE_SIZE": 20,
