@@ -77,6 +77,9 @@ FIELD_MESSAGES = {
     "timezone_aware": _l("Give the time with its offset, e.g. +08:00."),
     "model_type": _l("Send a JSON object."),
     "model_attributes_type": _l("Send a JSON object."),
+    "control_characters": _l("Remove the control characters."),
+    "out_of_range": _l("This time is out of range."),
+    "cursor": _l("Not a cursor of this list: send the next_cursor of the page before."),
 }
 
 
@@ -98,8 +101,6 @@ def _message(item: dict):
         return _l("At most %(max)d characters.", max=ctx.get("max_length", 0))
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return _l("Out of the allowed range.")
-    if kind == "value_error":
-        return _l("Not a valid value (control characters, or a time out of range).")
     return FIELD_MESSAGES.get(kind, _l("Not a valid value."))
 
 

@@ -2,14 +2,9 @@
 the order of their last change (updated_at, id), with an opaque cursor for the next page and
 ``updated_since`` for incremental pulls; and single records by id (404 outside the area)."""
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -29,8 +24,6 @@ from carevisits.models import (
 )
 from carevisits.services import apikeys
 from carevisits.services.scope import scope_clause
-
-BAD_CURSOR = _l("Not a cursor of this list: send the next_cursor of the page before.")
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,7 @@ class Listing:
         if query.updated_since is not None:
             statement = statement.where(model.updated_at >= query.updated_since)
         if query.cursor:
-            at, last_id = decode_cursor(query.cursor)
+            at, last_id = query.cursor
             statement = statement.where(or_(model.updated_at > at,
                                             and_(model.updated_at == at, model.id > last_id)))
         rows = list(db.session.scalars(
@@ -64,7 +57,8 @@ class Listing:
         more = len(rows) > query.limit
         rows = rows[:query.limit]
         return self.page(items=[self.to_answer(r) for r in rows],
-                         next_cursor=encode_cursor(rows[-1]) if more else None), 200
+                         next_cursor=schemas.encode_cursor(rows[-1].updated_at, rows[-1].id)
+                         if more else None), 200
 
     def one(self, key: ApiKey, record_id: int):
         """One record of the key's area, else 404 (the same as a record that is not there)."""
@@ -74,25 +68,6 @@ class Listing:
         if record is None:
             raise ApiProblem(404)
         return self.to_answer(record), 200
-
-
-def encode_cursor(record) -> str:
-    """The cursor after ``record``: its (updated_at, id), opaque to the integration."""
-    text = json.dumps([record.updated_at.isoformat(), record.id])
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """The (updated_at, id) of a cursor; a 422 at ``cursor`` when it is not one."""
-    try:
-        at, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not isinstance(last_id, int) or not 0 <= last_id < 2**31:
-            raise ValueError(cursor)
-        moment = moment.astimezone(UTC)
-    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
-        raise ApiProblem(422, errors=[{"field": "cursor", "message": BAD_CURSOR}]) from None
-    return moment, last_id
 
 
 def elder_answer(elder: Elder) -> schemas.Elder:

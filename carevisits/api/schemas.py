@@ -1,11 +1,23 @@
 """What the integration API reads and answers, as pydantic models: the same classes check a
 request, shape an answer and write the OpenAPI document (carevisits/api/openapi.py)."""
 
+import base64
+import binascii
+import json
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from carevisits.models import (
     AlertKind,
@@ -29,13 +41,13 @@ LINE_BREAKS = re.compile(r"[\t\n\r]")
 
 def _single_line(text: str) -> str:
     if CONTROL.search(text) or LINE_BREAKS.search(text):
-        raise ValueError("control characters")
+        raise PydanticCustomError("control_characters", "control characters")
     return text
 
 
 def _free_text(text: str) -> str:
     if CONTROL.search(text):
-        raise ValueError("control characters")
+        raise PydanticCustomError("control_characters", "control characters")
     return text
 
 
@@ -43,13 +55,35 @@ def _in_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValueError("out of range") from None
+        raise PydanticCustomError("out_of_range", "out of range") from None
+
+
+def encode_cursor(at: datetime, record_id: int) -> str:
+    """The cursor after a record changed at ``at``: opaque to the integration."""
+    text = json.dumps([at.isoformat(), record_id])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor) -> tuple[datetime, int]:
+    """The (updated_at, id) a cursor was made from."""
+    try:
+        if not isinstance(cursor, str) or len(cursor) > 200:
+            raise ValueError(cursor)
+        at, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or type(last_id) is not int or not 0 <= last_id < 2**31:
+            raise ValueError(cursor)
+        return moment.astimezone(UTC), last_id
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise PydanticCustomError("cursor", "not a cursor of this list") from None
 
 
 Line = Annotated[str, AfterValidator(_single_line)]
 Text = Annotated[str, AfterValidator(_free_text)]
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 RecordId = Annotated[int, Field(ge=1, le=ID_MAX)]
+Cursor = Annotated[tuple[AwareDatetime, int], BeforeValidator(decode_cursor),
+                   WithJsonSchema({"type": "string", "maxLength": 200})]
 
 
 class Body(BaseModel):
@@ -71,8 +105,7 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(100, ge=1, le=500, description="Records a page (1–500).")
-    cursor: Line | None = Field(None, max_length=200,
-                                description="The next_cursor of the page before.")
+    cursor: Cursor | None = Field(None, description="The next_cursor of the page before.")
     updated_since: Instant | None = Field(
         None, description="Only records changed at or after this time, e.g. "
                           "2026-05-01T08:00:00+08:00.")

@@ -88,7 +88,8 @@ def create(actor: User | None, *, name: str, street: Street | None = None,
     """Make a key (flushed, audited as ``apikey.create``): a community narrows a street;
     neither is the whole city. ApiKeyError with every problem at once."""
     name, webhook_url = (name or "").strip(), (webhook_url or "").strip()
-    errors = _problems(name, street, community, permissions, webhook_url, rules)
+    errors = problems(name=name, street=street, community=community, permissions=permissions,
+                      webhook_url=webhook_url, rules=rules)
     if errors:
         raise ApiKeyError(errors)
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -106,7 +107,11 @@ def create(actor: User | None, *, name: str, street: Street | None = None,
     return NewKey(key, raw)
 
 
-def _problems(name, street, community, permissions, webhook_url, rules) -> dict[str, list]:
+def problems(*, name: str, street: Street | None, community: Community | None,
+             permissions: list[ApiPermission], webhook_url: str,
+             rules: webhooks.Policy | None) -> dict[str, list]:
+    """Every rule a new key breaks, by field (empty: none)."""
+    name, webhook_url = (name or "").strip(), (webhook_url or "").strip()
     errors: dict[str, list] = {}
     if not name:
         errors["name"] = [_l("Enter a name.")]
