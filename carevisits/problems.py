@@ -16,9 +16,7 @@ TITLES = {
     403: _l("Not permitted"),
     404: _l("Not found"),
     405: _l("Method not allowed"),
-    409: _l("Conflict"),
     413: _l("Request too large"),
-    415: _l("Unsupported media type"),
     422: _l("Invalid request"),
     429: _l("Too many requests"),
     500: _l("Server error"),
@@ -30,14 +28,12 @@ DETAILS = {
     404: _l("No such record, or it is outside this API key's area."),
     405: _l("This address does not accept that method."),
     413: _l("The request body is too large."),
-    415: _l("Send the body as application/json."),
     422: _l("Some fields are not valid: see errors."),
     429: _l("Too many requests with this API key. Wait a minute and try again."),
     500: _l("Something went wrong on our side. Nothing was saved; try again."),
 }
 SLUGS = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
-         405: "method-not-allowed", 409: "conflict", 413: "too-large",
-         415: "unsupported-media-type", 422: "validation", 429: "rate-limited",
+         405: "method-not-allowed", 413: "too-large", 422: "validation", 429: "rate-limited",
          500: "server-error"}
 
 
