@@ -18,7 +18,7 @@ from carevisits.services import apikeys, webhooks
 def api_keys():
     """Every key: name, prefix, area, permissions, last use, revoked or live."""
     return render_template("admin/api_keys.html", keys=apikeys.all_keys(),
-                           scope_label=apikeys.scope_label, permissions=API_PERMISSIONS)
+                           key_area=apikeys.scope_label, permissions=API_PERMISSIONS)
 
 
 @bp.route("/api-keys/new", methods=["GET", "POST"])
@@ -37,15 +37,16 @@ def new_api_key():
                   webhook_url=form.webhook_url.data or "",
                   rules=webhooks.policy(current_app.config))
     found = apikeys.problems(**wanted)  # the key's rules with the form's: all errors at once
-    for name, messages in found.items():
-        form[name].errors = [*form[name].errors, *messages]
+    for name, messages in found.items():  # each message once, the form's first
+        shown = [str(m) for m in form[name].errors]
+        form[name].errors = [*form[name].errors, *(m for m in messages if str(m) not in shown)]
     if not valid or found:
         return render_template("admin/api_key_form.html", form=form), 422
     made = apikeys.create(current_user, **wanted,
                           signature_required=form.signature_required.data)
     db.session.commit()
     return render_template("admin/api_key_made.html", key=made.key, raw=made.raw,
-                           scope_label=apikeys.scope_label, permissions=API_PERMISSIONS)
+                           key_area=apikeys.scope_label, permissions=API_PERMISSIONS)
 
 
 @bp.post("/api-keys/<int:key_id>/revoke")

@@ -87,7 +87,7 @@ def key_area_choices() -> list[SelectChoice]:
 class ApiKeyForm(TextForm):
     """A new API key of an integration."""
 
-    name = StringField(_l("Name"), validators=[
+    name = StringField(_l("Key name"), validators=[
         DataRequired(_l("Enter a name.")), Length(max=60)])
     area = SelectField(_l("Area"), validate_choice=True,
                        validators=[DataRequired(_l("Choose a street, a community or the "
