@@ -215,6 +215,14 @@ def test_a_body_that_is_not_json_is_a_422_problem(client, w):
     assert answer.status_code == 422 and answer.json["errors"][0]["field"] == "body"
 
 
+def test_a_body_over_the_limit_is_refused_unread(client, w):
+    answer = client.post("/api/v1/work-orders", data=b"{" + b" " * 70_000 + b"}",
+                         headers=bearer(w.keys["one"], **{"Content-Type": "application/json",
+                                                          "Accept-Language": "en"}))
+    assert answer.status_code == 413 and answer.content_type == "application/problem+json"
+    assert answer.json["title"] == "Request too large"
+
+
 def test_the_cursor_walks_every_record_once(client, w):
     for n in range(7):  # more elders in street one, a page of 2 at a time
         db.session.add(Elder(household_id=w.h2.id, name=f"加{n}", birth_year=1945))

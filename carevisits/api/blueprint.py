@@ -24,6 +24,8 @@ from carevisits.problems import problem
 from carevisits.services import apikeys, signatures
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# A signal or a work order is a few hundred bytes: a larger body is refused (413) unread.
+BODY_LIMIT = 64 * 1024
 csrf.exempt(bp)
 
 
@@ -136,6 +138,8 @@ def operation(rule: str, *, summary: str, permission: ApiPermission | None = Non
         def wrapped(**path):
             if public:
                 return view(**path)
+            if body is not None:
+                request.max_content_length = BODY_LIMIT
             try:
                 return _answer(op, view(_admit(op), **_inputs(op), **path))
             except ApiProblem as refused:

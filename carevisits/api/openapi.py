@@ -16,6 +16,7 @@ ERRORS = {
     401: "No key, an unknown or revoked key, or a missing signature.",
     403: "The key lacks the permission of this operation.",
     404: "No such record, or outside the key's area.",
+    413: "The body is larger than the API takes (64 KiB).",
     422: "Invalid query or body: every field's problem in errors.",
     429: "Too many requests with this key.",
 }
@@ -73,7 +74,8 @@ def _operation(op: Operation) -> dict:
         return described
     described["security"] = [{"apiKey": []}]
     refusals = [401, 429] + [403] * (op.permission is not None) + [404] * op.not_found
-    refusals += [422] * (op.query is not None or op.body is not None)
+    refusals += [422] * (op.query is not None or op.body is not None) + [413] * (
+        op.body is not None)
     for status in sorted(refusals):
         described["responses"][str(status)] = {
             "description": ERRORS[status], "content": {"application/problem+json": {
