@@ -169,7 +169,10 @@ def all_keys() -> list[ApiKey]:
 
 def key_scope(key: ApiKey) -> tuple[str, dict]:
     """The kind of the key's scope and its values, as ``services.scope.scope_clause`` reads
-    them: a community, else a street, else everything."""
+    them: a community, else a street, else everything; nothing once revoked (no webhook goes
+    to a revoked key)."""
+    if key.revoked_at is not None:
+        return "nothing", {}
     if key.community_id is not None:
         return "community", {"scope_community": key.community_id}
     if key.street_id is not None:
