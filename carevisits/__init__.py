@@ -4,6 +4,7 @@ from flask import Flask
 
 from carevisits.admin import bp as admin_bp
 from carevisits.alerts import bp as alerts_bp
+from carevisits.api import bp as api_bp
 from carevisits.auth import bp as auth_bp
 from carevisits.cli import commands
 from carevisits.config import STATIC_DIR, TEMPLATES_DIR, default_instance_path, load_config
@@ -56,9 +57,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    """One blueprint per audience."""
+    """One blueprint per audience; integrations' is the API."""
     for bp in (auth_bp, scan_bp, round_bp, elders_bp, requests_bp, alerts_bp, coordinator_bp,
-               printing_bp, register_bp, family_bp, volunteer_bp, admin_bp, selfcheck_bp):
+               printing_bp, register_bp, family_bp, volunteer_bp, admin_bp, selfcheck_bp,
+               api_bp):
         app.register_blueprint(bp)
 
 

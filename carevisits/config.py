@@ -93,6 +93,8 @@ def load_config(instance_path: str) -> dict:
         "SIGNUPS_PER_ADDRESS": env.get("SIGNUPS_PER_ADDRESS", "10 per hour"),
         # Presses of 我很好 per address: high, as many phones share a mobile carrier's address.
         "SELF_CHECKINS_PER_ADDRESS": env.get("SELF_CHECKINS_PER_ADDRESS", "30 per minute"),
+        # Requests of one integration API key (carevisits/api/): answered 429 beyond it.
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),
         "HOTLINE": env.get("HOTLINE", "12345"),
         "PAGE_SIZE": 20,

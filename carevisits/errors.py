@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from carevisits.extensions import db
+from carevisits.problems import is_api_request, problem
 from carevisits.responses import SIGN_IN_AGAIN, wants_json
 
 MESSAGES = {
@@ -42,4 +43,7 @@ def _http_error(error: HTTPException):
     if error.code and error.code >= 500:
         db.session.rollback()
     code = error.code or 500
+    if is_api_request():  # the integration API answers problem details, never a page
+        allowed = getattr(error, "valid_methods", None)
+        return problem(code, headers={"Allow": ", ".join(allowed)} if allowed else None)
     return _render(code, MESSAGES.get(code, error.description))

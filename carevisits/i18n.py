@@ -9,6 +9,7 @@ from carevisits import labels
 from carevisits.config import TRANSLATIONS_DIR
 from carevisits.extensions import babel
 from carevisits.models.base import local_date
+from carevisits.problems import is_api_request
 
 __all__ = ["local_date", "local_zone", "register_i18n", "remember_language", "select_locale"]
 
@@ -18,9 +19,13 @@ LANG_COOKIE = "lang"
 
 
 def select_locale() -> str:
-    """The locale of the language switch's cookie, else Chinese (also on the command line)."""
+    """The locale of the language switch's cookie, else Chinese (also on the command line);
+    for the integration API, which reads no cookie, the best of ``Accept-Language``."""
     if not has_request_context():
         return DEFAULT_LOCALE
+    if is_api_request():
+        best = request.accept_languages.best_match(["zh", "en"], default="zh")
+        return "en" if best == "en" else DEFAULT_LOCALE
     chosen = request.cookies.get(LANG_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from carevisits.config import MIGRATIONS_DIR
 from carevisits.extensions import csrf, db, limiter
+from carevisits.problems import API_PREFIX
 
 HEALTH_PATH = "/healthz"
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -62,12 +63,14 @@ def healthz():
 
 
 class NoSessionForHealth(SecureCookieSessionInterface):
-    """Flask's cookie sessions, except on ``/healthz``: no cookie read or set there, and no
-    ``Vary: Cookie`` (Flask-Login looks at the session after every request otherwise)."""
+    """Flask's cookie sessions, except on ``/healthz`` and the integration API (``/api/``):
+    no cookie read or set there, and no ``Vary: Cookie`` (Flask-Login looks at the session
+    after every request otherwise). A signed-in browser's cookie authorises no API call."""
 
     def open_session(self, app, request):
-        """None on the health path: Flask then uses a null session it never saves."""
-        if request.path == HEALTH_PATH:
+        """None on the health path and the API: Flask then uses a null session it never
+        saves."""
+        if request.path == HEALTH_PATH or request.path.startswith(API_PREFIX):
             return None
         return super().open_session(app, request)
 

@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from carevisits.errors import MESSAGES
 from carevisits.extensions import csrf, db, limiter, login_manager
 from carevisits.models import User
+from carevisits.problems import is_api_request, problem
 from carevisits.services import notify
 from carevisits.throttle import register_throttle
 
@@ -74,9 +75,12 @@ def _rotate_csrf_token(sender: Flask, **_) -> None:
 
 
 def _too_many(error: RateLimitExceeded):
-    """The page a limit made for itself (the sign-in form), else the plain 429 page."""
+    """The page a limit made for itself (the sign-in form), the API's problem, else the plain
+    429 page."""
     if error.response is not None:
         return error.response
+    if is_api_request():
+        return problem(429)
     return render_template("errors/error.html", code=429, message=MESSAGES[429]), 429
 
 

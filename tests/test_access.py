@@ -13,6 +13,7 @@ from carevisits.extensions import db, limiter
 from carevisits.models import (
     AlertKind,
     AlertLevel,
+    ApiPermission,
     ChannelKind,
     DeliveryStatus,
     FamilyLink,
@@ -35,7 +36,7 @@ from carevisits.models import (
     VolunteerStatus,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, menus, printjobs, requests, selfcheck
+from carevisits.services import alerts, apikeys, menus, printjobs, requests, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
 from tests.conftest import build_world, login
@@ -397,6 +398,25 @@ ROUTES = {
                         only({"admin"}, 200)),
     "admin.unlock_user": ("POST", lambda w, h: f"/admin/users/{w.worker.id}/unlock",
                           only({"admin"}, "redirect")),
+    "admin.api_keys": ("GET", lambda w, h: "/admin/api-keys", only({"admin"}, 200)),
+    "admin.new_api_key": ("GET", lambda w, h: "/admin/api-keys/new", only({"admin"}, 200)),
+    "admin.revoke_api_key": ("POST", lambda w, h: f"/admin/api-keys/{w.api_key}/revoke",
+                             only({"admin"}, "redirect")),
+    # The integration API takes API keys only: a browser's session, signed in or not, gets
+    # a 401 problem; its description is public.
+    "api.openapi": ("GET", lambda w, h: "/api/v1/openapi.json", everyone(200)),
+    **{f"api.{name}": ("GET", lambda w, h, path=path: path(w, h), everyone("api401"))
+       for name, path in {
+           "list_elders": lambda w, h: "/api/v1/elders",
+           "get_elder": lambda w, h: f"/api/v1/elders/{h.elders[0].id}",
+           "list_visits": lambda w, h: "/api/v1/visits",
+           "get_visit": lambda w, h: f"/api/v1/visits/{w.visits[h.id]}",
+           "list_alerts": lambda w, h: "/api/v1/alerts",
+           "get_alert": lambda w, h: f"/api/v1/alerts/{w.alerts[h.id]}",
+           "list_requests": lambda w, h: "/api/v1/requests",
+           "get_request": lambda w, h: f"/api/v1/requests/{w.requests[h.id]}"}.items()},
+    "api.post_signal": ("POST", lambda w, h: "/api/v1/signals", everyone("api401")),
+    "api.post_work_order": ("POST", lambda w, h: "/api/v1/work-orders", everyone("api401")),
 }
 PUBLIC_FILES = {"static"}
 
@@ -492,8 +512,11 @@ def build_matrix(world) -> SimpleNamespace:
         covers[h.id] = cover.id
         selfcheck.enrol(h.elders[0], 10, actor=world.admin, now=utcnow())
         checkin_tokens[h.id] = h.elders[0].checkin_token
+    api_key = apikeys.create(world.admin, name="matrix", street=world.streets[0],
+                             permissions=list(ApiPermission)).key
     db.session.commit()
-    return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
+    return SimpleNamespace(**vars(world), api_key=api_key.id, visits=visits, jobs=jobs,
+                           alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
                            street_items={k: v.id for k, v in street_items.items()},
@@ -514,6 +537,10 @@ def check(response, expected, household, scope_elders):
         assert response.status_code == 302 and "/login" in response.location
     elif expected == "redirect":
         assert response.status_code == 302 and "/login" not in response.location
+    elif expected == "api401":
+        assert response.status_code == 401
+        assert response.content_type == "application/problem+json"
+        assert name not in body and "Set-Cookie" not in response.headers
     elif expected == "round":
         # A list page: the role's own elders, never another area's.
         assert response.status_code == 200

@@ -1,0 +1,105 @@
+"""Administration of accounts: roles, scopes, unlocking sign-in."""
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from carevisits.access import admin_required
+from carevisits.admin.blueprint import bp
+from carevisits.admin.forms import UserForm, area_choices, area_value, parse_area
+from carevisits.extensions import db
+from carevisits.models import Role, User
+from carevisits.paging import paginate
+from carevisits.services import accounts, unlocks
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    """All accounts with role, area and status."""
+    page = paginate(select(User).order_by(User.role, User.username),
+                    current_app.config["PAGE_SIZE"] * 5)
+    return render_template("admin/users.html", page=page)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def new_user():
+    """Create an account with a role and an area."""
+    form = UserForm()
+    form.area.choices = area_choices(current_user)
+    if form.is_submitted():
+        done = _submit(form, lambda role: accounts.account_problems(
+            role=role, scope=parse_area(form.area.data), password=form.password.data or "",
+            username=form.username.data or ""), lambda role: accounts.create_user(
+            actor=current_user, username=form.username.data, display_name=form.display_name.data,
+            password=form.password.data, role=role, scope=parse_area(form.area.data),
+            phone=form.phone.data or ""), _l("Account created."))
+        if done:
+            return done
+    return _form_page(form, None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int):
+    """Change role, area, status or password; any such change ends the user's sessions."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm(obj=user)
+    form.area.choices = area_choices(current_user)
+    del form.username  # usernames stay as created
+    if not form.is_submitted():
+        form.area.data = area_value(user)
+    else:
+        done = _submit(form, lambda role: accounts.account_problems(
+            role=role, scope=parse_area(form.area.data), password=form.password.data or "",
+            user=user, actor=current_user, active=form.active.data),
+            lambda role: accounts.update_user(
+            actor=current_user, user=user, display_name=form.display_name.data,
+            phone=form.phone.data or "", role=role, scope=parse_area(form.area.data),
+            active=form.active.data, new_password=form.password.data or ""),
+            _l("Account saved."))
+        if done:
+            return done
+    return _form_page(form, user)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@admin_required
+def unlock_user(user_id: int):
+    """Forget the account's failed sign-ins, so that it can sign in from any browser again
+    (the owner's way in when guessing has locked new browsers out: carevisits/throttle.py,
+    services/unlocks.py)."""
+    user = db.session.get(User, user_id) or abort(404)
+    unlocks.unlock(current_user, user)
+    db.session.commit()
+    flash(_l("Failed sign-ins of %(username)s are forgotten: the account can sign in from "
+             "any browser again.", username=user.username), "info")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+def _submit(form, problems, save, message):
+    """Check the form and the account rules together, so that every error shows at once at
+    its field; then save and go back to the list (None: the form is shown again)."""
+    valid = form.validate()
+    role = Role(form.role.data) if form.role.data in Role.__members__.values() else None
+    try:
+        found = problems(role)
+        if valid and not found:
+            save(role)
+    except accounts.AccountError as err:
+        found = err.errors
+    for name, messages in found.items():
+        form[name].errors = [*form[name].errors, *messages]
+    if not valid or found:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    flash(message, "info")
+    return redirect(url_for("admin.users"))
+
+
+def _form_page(form, user):
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/user_form.html", form=form, user=user), status
