@@ -15,6 +15,8 @@ from carevisits.models import (
     AlertLevel,
     ChannelKind,
     DeliveryStatus,
+    Device,
+    DeviceKind,
     FamilyLink,
     Frequency,
     GridAssignment,
@@ -361,6 +363,14 @@ ROUTES = {
                                  lambda role, which: print_scoped(role, which, ok=422)),
     "register.new_elder": ("GET", lambda w, h: f"/register/households/{h.id}/elders/new",
                            print_scoped),
+    # A household's devices and threshold: kept by coordinators within their area.
+    "register.add_device": ("POST", lambda w, h: f"/register/households/{h.id}/devices",
+                            lambda role, which: print_scoped(role, which, ok=422)),
+    "register.remove_device": ("POST", lambda w, h: f"/register/households/{h.id}/devices/"
+                               f"{w.devices[h.id]}/remove",
+                               lambda role, which: print_scoped(role, which, ok="redirect")),
+    "register.set_silence": ("POST", lambda w, h: f"/register/households/{h.id}/silence",
+                             lambda role, which: print_scoped(role, which, ok="redirect")),
     "register.edit_elder": ("GET", lambda w, h: f"/register/elders/{h.elders[0].id}/edit",
                             print_scoped),
     "register.move_elder": ("POST", lambda w, h: f"/register/elders/{h.elders[0].id}/move",
@@ -412,7 +422,7 @@ def build_matrix(world) -> SimpleNamespace:
     approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
-    covers = {}
+    covers, devices = {}, {}
     grid_workers = {world.h1.id: world.worker.id, world.h2.id: world.other_worker.id,
                     world.h3.id: factories.user(Role.GRID_WORKER, grid=world.h3.grid).id,
                     world.h4.id: factories.user(Role.GRID_WORKER, grid=world.h4.grid).id}
@@ -476,13 +486,17 @@ def build_matrix(world) -> SimpleNamespace:
         db.session.add(cover)
         db.session.flush()
         covers[h.id] = cover.id
+        device = Device(code=f"matrix-{h.id}", household=h, kind=DeviceKind.WATER_METER)
+        db.session.add(device)
+        db.session.flush()
+        devices[h.id] = device.id
     db.session.commit()
     return SimpleNamespace(**vars(world), visits=visits, jobs=jobs, alerts=alert_ids,
                            channels=channels, notifications=notifications, street_of=street_of,
                            requests=request_ids, menu=menu, spare_item=item.id,
                            street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
-                           covers=covers, grid_workers=grid_workers)
+                           covers=covers, grid_workers=grid_workers, devices=devices)
 
 
 def check(response, expected, household, scope_elders):
