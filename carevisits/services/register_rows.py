@@ -76,10 +76,9 @@ class Register:
                 self.active[(elder["name"], elder["birth_year"])].append(elder)
         self.households_by_id = {h["id"]: h for h in self.by_number.values()}
         # The street's devices registered now: code → household id.
-        self.devices: dict[str, int] = dict(db.session.execute(
-            select(Device.code, Device.household_id).join(Household)
-            .where(Device.removed_at.is_(None), Household.grid_id.in_(self.grid_community))
-        ).tuples())
+        self.devices: dict[str, int | None] = {code: household_id for code, household_id in (
+            db.session.execute(select(Device.code, Device.household_id).join(Household).where(
+                Device.removed_at.is_(None), Household.grid_id.in_(self.grid_community))))}
 
     def device_owner(self, code: str) -> int | None:
         """The household a device id is registered to now (0: one outside the street)."""
