@@ -312,3 +312,23 @@ def test_the_same_event_sent_twice_at_once_is_one_signal_and_one_alert(app, worl
     # waited for the other's write lock and was refused as busy: the gateway sends again).
     assert results.count(True) == 1
     assert len(results) + len(errors) == 2
+
+
+def test_the_board_and_the_alert_page_show_the_silent_flat_and_its_ladder(as_user, world,
+                                                                         gateway):
+    key, _meter, _button = gateway
+    send(key, "WM-0001", SignalKind.NO_USAGE, value=14.5)
+    send(key, "SOS-0002", SignalKind.SOS)
+    client = as_user(world.coordinator)
+    silent, pressed = world.h1.elders[0], world.h2.elders[0]
+
+    board = client.get("/alerts/?kind=no_activity").get_data(as_text=True)
+    assert silent.name in board and pressed.name not in board
+    assert "14.5" in board
+    [alert] = open_alerts(silent, AlertKind.NO_ACTIVITY)
+    detail = client.get(f"/alerts/{alert.id}").get_data(as_text=True)
+    assert 'class="signal-details"' in detail and "14.5" in detail
+    assert detail.count("<li class=") >= len(alerts.ladder(AlertKind.NO_ACTIVITY))
+    assert f'action="/alerts/{alert.id}/step"' in detail
+    emergency = client.get("/alerts/?kind=emergency").get_data(as_text=True)
+    assert pressed.name in emergency and silent.name not in emergency
