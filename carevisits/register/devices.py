@@ -19,6 +19,12 @@ def _field_error(form, err: devices.DeviceError) -> None:
     field.errors = [*field.errors, str(err.message)]
 
 
+def _back(household):
+    """Back to the household page's devices section."""
+    return redirect(url_for("register.household", household_id=household.id,
+                            _anchor="devices"))
+
+
 @bp.post("/households/<int:household_id>/devices")
 @coordinator_required
 def add_device(household_id: int):
@@ -35,8 +41,7 @@ def add_device(household_id: int):
         else:
             db.session.commit()
             flash(_l("Device %(code)s added.", code=form.code.data.strip()), "info")
-            return redirect(url_for("register.household", household_id=household.id,
-                                    _anchor="devices"))
+            return _back(household)
     return household_page(household, device_form=form, status=422)
 
 
@@ -46,13 +51,14 @@ def remove_device(household_id: int, device_id: int):
     """Take a device off the household; its signals stay."""
     household = _editable(household_id)
     device = db.session.get(Device, device_id)
-    if device is None or device.household_id != household.id or not RemoveForm().validate():
+    if device is None or device.household_id != household.id:
         abort(404)
+    if not RemoveForm().validate():
+        abort(400)  # the form's token: a button pressed on a page too old
     devices.remove(current_user, device)
     db.session.commit()
     flash(_l("Device %(code)s removed.", code=device.code), "info")
-    return redirect(url_for("register.household", household_id=household.id,
-                            _anchor="devices"))
+    return _back(household)
 
 
 @bp.post("/households/<int:household_id>/silence")
@@ -65,6 +71,5 @@ def set_silence(household_id: int):
         devices.set_household_threshold(current_user, household, form.silence_hours.data)
         db.session.commit()
         flash(_l("Threshold saved."), "info")
-        return redirect(url_for("register.household", household_id=household.id,
-                                _anchor="devices"))
+        return _back(household)
     return household_page(household, silence_form=form, status=422)

@@ -8,6 +8,7 @@ read that kind of record; a work order's status changes go to the key that sent 
 """
 
 import json
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Text, and_, case, cast, insert, literal, or_, select
@@ -32,9 +33,11 @@ READ_FOR = {"alert": ApiPermission.READ_ALERTS, "visit": ApiPermission.READ_VISI
 
 
 def body(event: str, payload: dict, at: datetime | None = None) -> str:
-    """The JSON an integration receives: the event, when, and its data."""
+    """The JSON an integration receives: the event's id (the same on every retry: a
+    receiver drops what it has seen), its name, when, and its data."""
     at = at or utcnow()
-    return json.dumps({"event": event, "at": at.isoformat(), "data": payload},
+    return json.dumps({"id": uuid.uuid4().hex, "event": event, "at": at.isoformat(),
+                       "data": payload},
                       ensure_ascii=False, sort_keys=True, default=str)
 
 
