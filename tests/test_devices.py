@@ -50,6 +50,7 @@ def test_the_household_page_shows_devices_and_what_each_signal_did(as_user, worl
     assert page.status_code == 200 and "WM-0001" in body
     rows = re.findall(r'<td class="signal-(\w+)">', body)
     assert rows == ["opened", "suppressed", "below_threshold"]  # newest first
+    assert "未预警：老人外出（已暂停）" in body and "未预警：未达阈值" in body
     assert body.count('href="/alerts/') >= 1  # the emergency alert is one click away
     assert "/devices" not in body  # a grid worker reads, does not edit
 
