@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from carevisits.apikeys_cli import apikeys_group
+from carevisits.cli_apikeys import apikeys_group
+from carevisits.cli_devices import devices_group
 from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, DoorCode, Elder, Grid, Household, Role, Street
@@ -344,4 +345,4 @@ def restore_command(file: str):
 
 
 commands = [demo_command, codes, users, cards_group, alerts_group, scheduler_group,
-            register_group, backup_command, restore_command, apikeys_group]
+            register_group, backup_command, restore_command, apikeys_group, devices_group]

@@ -9,6 +9,7 @@ from carevisits.models import (
     AlertStatus,
     CareLevel,
     ClosedReason,
+    DeviceKind,
     Frequency,
     JobStatus,
     LivingSituation,
@@ -19,6 +20,7 @@ from carevisits.models import (
     RequestStatus,
     Role,
     ServicePlace,
+    SignalKind,
     VolunteerStatus,
 )
 
@@ -131,6 +133,30 @@ MEMBER_STATUSES = {
     MemberStatus.REMOVED: _l("Removed"),
     MemberStatus.WITHDRAWN: _l("Withdrawn"),
 }
+DEVICE_KINDS = {
+    DeviceKind.WATER_METER: _l("Water meter"),
+    DeviceKind.ELECTRICITY_METER: _l("Electricity meter"),
+    DeviceKind.DOOR_SENSOR: _l("Door sensor"),
+    DeviceKind.SOS_BUTTON: _l("SOS button"),
+    DeviceKind.WEARABLE: _l("Wearable"),
+}
+SIGNAL_KINDS = {
+    SignalKind.NO_USAGE: _l("No use"),
+    SignalKind.USAGE_BACK: _l("In use again"),
+    SignalKind.SOS: _l("Call for help"),
+    SignalKind.FALL: _l("Fall"),
+    SignalKind.DOOR_NOT_OPENED: _l("Door not opened"),
+}
+# What was done with a signal (services/signals.py).
+SIGNAL_OUTCOMES = {
+    "opened": _l("Alert opened"),
+    "raised": _l("Added to the open alert"),
+    "resolved": _l("Alert resolved"),
+    "suppressed": _l("No alert: the elder is away (paused)"),
+    "below_threshold": _l("No alert: under the threshold"),
+    "recorded": _l("Recorded"),
+}
+
 PLACES = {ServicePlace.DOOR: _l("at the door"), ServicePlace.CENTRE: _l("at a service centre")}
 
 JINJA_GLOBALS = {
@@ -154,6 +180,9 @@ JINJA_GLOBALS = {
     "ROLES": ROLES,
     "METHODS": METHODS,
     "PHONE_OUTCOMES": PHONE_OUTCOMES,
+    "DEVICE_KINDS": DEVICE_KINDS,
+    "SIGNAL_KINDS": SIGNAL_KINDS,
+    "SIGNAL_OUTCOMES": SIGNAL_OUTCOMES,
 }
 
 

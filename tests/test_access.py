@@ -16,6 +16,8 @@ from carevisits.models import (
     ApiPermission,
     ChannelKind,
     DeliveryStatus,
+    Device,
+    DeviceKind,
     FamilyLink,
     Frequency,
     GridAssignment,
@@ -363,6 +365,14 @@ ROUTES = {
                                  lambda role, which: print_scoped(role, which, ok=422)),
     "register.new_elder": ("GET", lambda w, h: f"/register/households/{h.id}/elders/new",
                            print_scoped),
+    # A household's devices and threshold: kept by coordinators within their area.
+    "register.add_device": ("POST", lambda w, h: f"/register/households/{h.id}/devices",
+                            lambda role, which: print_scoped(role, which, ok=422)),
+    "register.remove_device": ("POST", lambda w, h: f"/register/households/{h.id}/devices/"
+                               f"{w.devices[h.id]}/remove",
+                               lambda role, which: print_scoped(role, which, ok="redirect")),
+    "register.set_silence": ("POST", lambda w, h: f"/register/households/{h.id}/silence",
+                             lambda role, which: print_scoped(role, which, ok="redirect")),
     "register.edit_elder": ("GET", lambda w, h: f"/register/elders/{h.elders[0].id}/edit",
                             print_scoped),
     "register.move_elder": ("POST", lambda w, h: f"/register/elders/{h.elders[0].id}/move",
@@ -446,7 +456,7 @@ def build_matrix(world) -> SimpleNamespace:
     approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
-    covers, checkin_tokens = {}, {}
+    covers, checkin_tokens, devices = {}, {}, {}
     grid_workers = {world.h1.id: world.worker.id, world.h2.id: world.other_worker.id,
                     world.h3.id: factories.user(Role.GRID_WORKER, grid=world.h3.grid).id,
                     world.h4.id: factories.user(Role.GRID_WORKER, grid=world.h4.grid).id}
@@ -512,6 +522,10 @@ def build_matrix(world) -> SimpleNamespace:
         covers[h.id] = cover.id
         selfcheck.enrol(h.elders[0], 10, actor=world.admin, now=utcnow())
         checkin_tokens[h.id] = h.elders[0].checkin_token
+        device = Device(code=f"matrix-{h.id}", household=h, kind=DeviceKind.WATER_METER)
+        db.session.add(device)
+        db.session.flush()
+        devices[h.id] = device.id
     api_key = apikeys.create(world.admin, name="matrix", street=world.streets[0],
                              permissions=list(ApiPermission)).key
     db.session.commit()
@@ -522,7 +536,7 @@ def build_matrix(world) -> SimpleNamespace:
                            street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
                            covers=covers, grid_workers=grid_workers,
-                           checkin_tokens=checkin_tokens)
+                           checkin_tokens=checkin_tokens, devices=devices)
 
 
 def check(response, expected, household, scope_elders):

@@ -27,10 +27,11 @@ from carevisits.models import (
     Notification,
     NotificationChannel,
     Role,
+    Street,
 )
 from carevisits.models.base import local_today, utcnow
 from carevisits.paging import paginate
-from carevisits.services import alerts, contacts, notify, schedule
+from carevisits.services import alerts, contacts, devices, notify, schedule
 from carevisits.services.elder_list import workers_of
 from carevisits.services.scope import area_options
 
@@ -144,6 +145,7 @@ def _policy_form(street_id: int) -> PolicyForm:
             form[f"{level.value}_grace"].data = grace
         for level, counts in contacts.phone_policy(street_id).items():
             form[f"{level.value}_phone"].data = counts
+        form.silence_hours.data = db.session.get(Street, street_id).silence_hours
     return form
 
 
@@ -178,6 +180,9 @@ def save_policy(street_id: int):
     if not form.validate_on_submit():
         return _settings_page(policy_forms={street_id: form}, status=422)
     contacts.save_street_policy(current_user, street_id, form.values(), form.phone_values())
+    if form.silence_hours.data is not None:
+        devices.set_street_threshold(current_user, db.session.get(Street, street_id),
+                                     form.silence_hours.data)
     db.session.commit()
     flash(_l("Visit policy saved; every elder's schedule was updated."), "info")
     return redirect(url_for("alerts.settings"))

@@ -15,6 +15,7 @@ from wtforms.validators import (
     InputRequired,
     Length,
     NumberRange,
+    Optional,
     ValidationError,
 )
 
@@ -70,6 +71,11 @@ class PolicyForm(TextForm):
     general_interval, general_grace = _days(), _hours()
     # Whether a phone call that reached the elder resets the schedule, per care level.
     key_phone, focus_phone, general_phone = BooleanField(), BooleanField(), BooleanField()
+    # Hours without water, power or door movement that raise a no-activity alert (blank:
+    # unchanged); a household may have its own (register page).
+    silence_hours = WholeNumberField(
+        _l("Hours without activity before an alert"),
+        validators=[Optional(), NumberRange(1, 168, _l("Between %(min)d and %(max)d."))])
 
     def values(self) -> dict[CareLevel, tuple[int, int]]:
         return {level: (self[f"{level.value}_interval"].data, self[f"{level.value}_grace"].data)

@@ -5,6 +5,7 @@ reference from the same key answers 200 with what the first one made (201 the fi
 from carevisits.api import schemas
 from carevisits.api.blueprint import ApiProblem, operation
 from carevisits.models import ApiPermission, Signal
+from carevisits.services import signals, workorders
 
 
 def signal_answer(signal: Signal) -> schemas.Signal:
@@ -23,8 +24,6 @@ def post_signal(key, body):
     hours without use, usage_back, sos, fall, door_not_opened with the hours the door stayed
     shut); an unknown device, or one outside the area, is refused at device_id. When the key
     must sign, the body carries a valid X-Carevisits-Signature."""
-    # Imported here until services/signals.py (written beside this) is merged: hoist it then.
-    from carevisits.services import signals
     try:
         result = signals.receive(key, event_id=body.event_id, device_code=body.device_id,
                                  kind=body.kind, occurred_at=body.occurred_at,
@@ -42,14 +41,13 @@ def post_work_order(key, body):
     """A work order for a household (household_number) or an elder (elder_id) of the key's
     area becomes a request with its deadline and external_ref; status changes go back to the
     key's webhook."""
-    from carevisits.services import workorders  # as above: hoist once merged
     try:
         request, created = workorders.receive(
             key, external_ref=body.external_ref, household_number=body.household_number,
             elder_id=body.elder_id, description=body.description, deadline=body.deadline,
             kind=body.kind)
-    except workorders.WorkOrderError as refused:
-        raise ApiProblem(422, errors=[{"field": refused.field,
-                                       "message": refused.message}]) from None
+    except workorders.WorkOrderError as refused:  # every wrong field at once
+        raise ApiProblem(422, errors=[{"field": field, "message": message}
+                                      for field, message in refused.errors.items()]) from None
     return schemas.WorkOrder(id=request.id, status=request.status, deadline=request.deadline,
                              external_ref=request.external_ref), 201 if created else 200

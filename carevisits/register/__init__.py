@@ -2,7 +2,7 @@
 and exports of the spreadsheet a street keeps. Importing the page modules registers their
 routes on the blueprint."""
 
-from carevisits.register import areas, elder_records, households, imports
+from carevisits.register import areas, devices, elder_records, households, imports
 from carevisits.register.blueprint import bp
 
-__all__ = ["areas", "bp", "elder_records", "households", "imports"]
+__all__ = ["areas", "bp", "devices", "elder_records", "households", "imports"]

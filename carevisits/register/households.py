@@ -12,8 +12,16 @@ from carevisits.models import ClosedReason, Grid, Household
 from carevisits.models.base import local_today
 from carevisits.paging import record_id
 from carevisits.register.blueprint import bp
-from carevisits.register.record_forms import CloseForm, GridForm, HouseholdForm, NewHouseholdForm
-from carevisits.services import doorcodes, households
+from carevisits.register.record_forms import (
+    CloseForm,
+    DeviceForm,
+    GridForm,
+    HouseholdForm,
+    NewHouseholdForm,
+    RemoveForm,
+    SilenceForm,
+)
+from carevisits.services import devices, doorcodes, households, signals
 from carevisits.services.scope import area_options, can_see_household
 
 
@@ -73,8 +81,18 @@ def household(household_id: int):
     household = household_in_scope(household_id)
     households.record_view(current_user, household)
     db.session.commit()
-    return render_template("register/household.html", household=household,
-                           code=doorcodes.live_code(household))
+    return household_page(household)
+
+
+def household_page(household: Household, device_form=None, silence_form=None, status=200):
+    """The household page, with the devices section's forms (errors at their fields)."""
+    return render_template(
+        "register/household.html", household=household, code=doorcodes.live_code(household),
+        devices=devices.of_household(household), signals=signals.recent(household),
+        threshold=signals.threshold(household), remove_form=RemoveForm(),
+        device_form=device_form or DeviceForm(formdata=None),
+        silence_form=silence_form or SilenceForm(
+            formdata=None, silence_hours=household.silence_hours)), status
 
 
 def _edit_page(household, form=None, move_form=None, close_form=None, status=200):

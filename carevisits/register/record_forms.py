@@ -4,6 +4,7 @@ and every error shown at its field at once."""
 import re
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,12 +16,13 @@ from wtforms import (
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from carevisits import labels
-from carevisits.forms import TextForm, TextSubForm
+from carevisits.forms import TextForm, TextSubForm, WholeNumberField
 from carevisits.models import CareLevel, LivingSituation
 from carevisits.models.base import local_today
+from carevisits.services import devices
 from carevisits.services import register_fields as fields
 
 CONTACT_ROWS = 3
@@ -177,3 +179,23 @@ class MoveElderForm(TextForm):
 
     number = StringField(_l("Household number of the new home"), validators=[
         DataRequired(_l("Enter the household number."))])
+
+
+class DeviceForm(TextForm):
+    """Register a device to the household."""
+
+    kind = SelectField(_l("Kind of device"), choices=labels.as_choices(labels.DEVICE_KINDS),
+                       validators=[InputRequired()])
+    code = StringField(_l("Device id"), validators=[DataRequired(), Length(max=64)])
+
+
+class SilenceForm(TextForm):
+    """The household's own threshold; empty: the street's."""
+
+    silence_hours = WholeNumberField(
+        _l("Hours without activity before an alert"),
+        validators=[Optional(), NumberRange(*devices.SILENCE_RANGE)])
+
+
+class RemoveForm(FlaskForm):
+    """A button that removes one device."""

@@ -29,7 +29,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import UTCDateTime, utcnow
-from carevisits.services import notify, schedule
+from carevisits.services import integration_events, notify, schedule
 from carevisits.services.scope import household_scope
 
 # The ladders: what responders do, in order, until someone sees the elder. A door nobody
@@ -81,6 +81,7 @@ def raise_alert(elder: Elder, kind: AlertKind, level: AlertLevel, details: dict,
         else:
             _event(alert, "opened", at=at)
             notify.enqueue([alert.id])
+            _publish("alert.opened", alert)
             return alert
     alert.details = {**alert.details, **details}
     if level == AlertLevel.URGENT and alert.level != AlertLevel.URGENT:
@@ -98,6 +99,7 @@ def acknowledge(alert: Alert, actor: User) -> bool:
     alert.status, alert.acknowledged_at, alert.acknowledged_by = (
         AlertStatus.ACKNOWLEDGED, utcnow(), actor)
     _event(alert, "acknowledged", actor)
+    _publish("alert.acknowledged", alert)
     return True
 
 
@@ -116,6 +118,7 @@ def resolve(alert: Alert, *, actor: User | None, note: str, visit: Visit | None 
     alert.status, alert.resolved_at, alert.resolution = AlertStatus.RESOLVED, at or utcnow(), note
     alert.resolved_by, alert.resolved_by_visit_id = actor, visit.id if visit else None
     _event(alert, "resolved", actor, note, at=at)
+    _publish("alert.resolved", alert)
 
 
 def reopen(alert: Alert, actor: User | None, note: str) -> bool:
@@ -131,7 +134,14 @@ def reopen(alert: Alert, actor: User | None, note: str) -> bool:
     _event(alert, "reopened", actor, note)
     db.session.flush()
     notify.enqueue([alert.id])
+    _publish("alert.opened", alert)
     return True
+
+
+def _publish(event: str, alert: Alert) -> None:
+    """Tell the integrations that may read the elder's alerts (services/integration_events)."""
+    integration_events.publish_many(event, {alert.elder_id: integration_events.alert_payload(
+        alert)})
 
 
 def add_note(alert: Alert, actor: User | None, note: str) -> None:
@@ -293,12 +303,17 @@ def open_alerts(kind: AlertKind, elders: Select, now: datetime) -> list[int]:
                                "opened_at", "resolution"], source)
                  .on_conflict_do_nothing(index_elements=["elder_id", "kind"],
                                          index_where=Alert.status != AlertStatus.RESOLVED)
-                 .returning(Alert.id))
-    new_ids = list(db.session.scalars(statement))
+                 .returning(Alert.id, Alert.elder_id, Alert.level))
+    new = db.session.execute(statement).all()
+    new_ids = [row.id for row in new]
     if new_ids:
         db.session.execute(db.metadata.tables["alert_event"].insert(), [
             {"alert_id": i, "action": "opened", "note": "", "at": now} for i in new_ids])
         notify.enqueue(new_ids)
+        integration_events.publish_many("alert.opened", {row.elder_id: {
+            "alert_id": row.id, "elder_id": row.elder_id, "kind": kind.value,
+            "level": AlertLevel(row.level).value, "status": AlertStatus.OPEN.value,
+            "opened_at": now.isoformat()} for row in new})
     return new_ids
 
 

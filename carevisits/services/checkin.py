@@ -27,7 +27,15 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, menus, requests, schedule, visit_times
+from carevisits.services import (
+    alerts,
+    audit,
+    integration_events,
+    menus,
+    requests,
+    schedule,
+    visit_times,
+)
 from carevisits.services.scope import can_see_household
 
 # A volunteer's visit counts for hours: from a quick look-in to a long afternoon.
@@ -152,6 +160,7 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
         _note_contact(met, visit.occurred_at)
         schedule.refresh(met)
     alerts.after_visit(visit, current_app.config.get("ALERT_THRESHOLDS"))
+    integration_events.visit_recorded(visit)
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True

@@ -21,7 +21,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, schedule
+from carevisits.services import alerts, audit, integration_events, schedule
 from carevisits.services.checkin import NOTES_MAX, CheckInError, find_visit
 from carevisits.services.scope import can_see_household
 
@@ -154,6 +154,7 @@ def record_phone_call(*, caller: User, elder: Elder, outcome: Outcome, notes: st
                            note=str(_l("Resolved by a phone call that reached the elder.")))
     if outcome in MET_OUTCOMES:  # heard the elder: no sign of life is missing any more
         alerts.after_visit(visit)
+    integration_events.visit_recorded(visit)
     audit.record(caller, "visit.phone", "elder", elder.id, visit_id=visit.id,
                  outcome=outcome.value)
     return visit, counted

@@ -25,6 +25,7 @@ from carevisits.labels import ALERT_KINDS, ALERT_LEVELS
 from carevisits.models import (
     Alert,
     AlertStatus,
+    ApiKey,
     ChannelKind,
     Community,
     DeliveryStatus,
@@ -40,7 +41,7 @@ from carevisits.models import (
 )
 from carevisits.models.base import local_today, utcnow
 from carevisits.models.household import format_address
-from carevisits.services import audit, webhooks
+from carevisits.services import audit, signatures, webhooks
 from carevisits.services.scope import household_scope, scope_clause, scope_of
 
 RETRY_AFTER = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15),
@@ -180,7 +181,10 @@ def deliver_due(now: datetime, limit: int = 100) -> tuple[int, int]:
     for nid in claimed:
         note = db.session.get(Notification, nid)
         try:
-            _send(note.channel, note.text)
+            _send(note, now)
+        except KeyRevoked as err:  # never sent: the integration was cut off
+            failed += 1
+            _record(nid, error=str(err), now=now, final=True)
         except Exception as err:  # noqa: BLE001 - any failure is recorded and retried
             failed += 1
             _record(nid, error=f"{type(err).__name__}: {err}"[:500], now=now)
@@ -190,7 +194,7 @@ def deliver_due(now: datetime, limit: int = 100) -> tuple[int, int]:
     return sent, failed
 
 
-def _record(nid: int, error: str | None, now: datetime) -> None:
+def _record(nid: int, error: str | None, now: datetime, final: bool = False) -> None:
     with write_transaction():
         note = db.session.get(Notification, nid)
         note.attempts += 1
@@ -198,18 +202,37 @@ def _record(nid: int, error: str | None, now: datetime) -> None:
             note.status, note.sent_at, note.last_error = DeliveryStatus.SENT, utcnow(), ""
         else:
             note.last_error = error
-            if note.attempts > len(RETRY_AFTER):
+            if final or note.attempts > len(RETRY_AFTER):
                 note.status = DeliveryStatus.FAILED
             else:
                 note.next_attempt_at = now + RETRY_AFTER[note.attempts - 1]
         db.session.commit()
 
 
-def _send(channel: NotificationChannel, text: str) -> None:
-    if channel.kind == ChannelKind.WEBHOOK:
-        post_webhook(channel.target, text)
+class KeyRevoked(RuntimeError):
+    """An integration event whose key was revoked (or lost its webhook): never sent."""
+
+
+def _send(note: Notification, now: datetime) -> None:
+    if note.api_key_id is not None:
+        post_event(note, now)
+    elif note.channel.kind == ChannelKind.WEBHOOK:
+        post_webhook(note.channel.target, note.text)
     else:
-        send_email(channel.target, text)
+        send_email(note.channel.target, note.text)
+
+
+def post_event(note: Notification, now: datetime) -> None:
+    """POST an integration event's JSON body to its key's webhook, signed with the key's
+    secret (services/signatures.py), under the same address rules as the robots."""
+    key = db.session.get(ApiKey, note.api_key_id)
+    if key.revoked_at is not None or not key.webhook_url:
+        raise KeyRevoked("the key was revoked or has no webhook: not sent")
+    body = note.text.encode("utf-8")
+    webhooks.post_json(key.webhook_url, body, webhooks.policy(current_app.config),
+                       timeout=TIMEOUT_SECONDS, headers={
+                           signatures.HEADER: signatures.sign(key.signing_secret, body, now),
+                           "X-Carevisits-Event": note.event})
 
 
 def post_webhook(url: str, text: str) -> None:

@@ -9,7 +9,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from carevisits.models import CareLevel, ClosedReason, LivingSituation
+from carevisits.models import CareLevel, ClosedReason, DeviceKind, LivingSituation
 
 ACTIVE = "在册"
 # Stored value → the word the spreadsheet writes first, then the words it also accepts.
@@ -33,6 +33,14 @@ STATUS_WORDS = {
     ClosedReason.CARE_HOME: ("入住养老机构", "养老院", "入住养老院", "养老机构"),
     ClosedReason.NOT_NEEDED: ("不再需要服务", "不再需要", "退出"),
 }
+DEVICE_WORDS = {
+    DeviceKind.WATER_METER: ("水表", "智能水表", "water_meter"),
+    DeviceKind.ELECTRICITY_METER: ("电表", "智能电表", "electricity_meter"),
+    DeviceKind.DOOR_SENSOR: ("门磁", "门磁传感器", "门窗传感器", "door_sensor"),
+    DeviceKind.SOS_BUTTON: ("紧急按钮", "一键呼叫", "呼叫按钮", "SOS", "sos_button"),
+    DeviceKind.WEARABLE: ("手环", "智能手环", "穿戴设备", "wearable"),
+}
+DEVICE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 GENDER_WORDS = {"男": ("男", "男性", "M", "m"), "女": ("女", "女性", "F", "f")}
 # Elders on a watch list are 40 to 120 years old (the youngest are disabled residents living
 # alone); a birth year outside is a typing mistake or a wrong column.
@@ -191,3 +199,31 @@ def tags(text: str) -> list[str]:
         raise FieldError(_l("At most %(count)d tags of at most %(max)d characters each.",
                             count=TAGS_MAX, max=TAG_MAX))
     return words
+
+
+def device_kind(text: str) -> DeviceKind:
+    """水表 (or water_meter …) → DeviceKind."""
+    return _lookup(DEVICE_WORDS, plain(text), _l("Device kind not in the list (水表, 电表, 门磁, "
+                                                  "紧急按钮, 手环)"))
+
+
+def device_code(text: str) -> str:
+    """A gateway's device id: 1 to 64 letters, digits or . _ : -."""
+    code = plain(text).strip()
+    if not DEVICE_CODE.fullmatch(code):
+        raise FieldError(_l("A device id is 1 to 64 letters, digits or . _ : -"))
+    return code
+
+
+def devices(text: str) -> list[tuple[DeviceKind, str]]:
+    """水表:WM-001、门磁:DS-7 → [(water_meter, "WM-001"), (door_sensor, "DS-7")]: each
+    device as kind:id, separated as tags are."""
+    found = []
+    for item in TAG_SEPARATORS.split(plain(text)):
+        if not item:
+            continue
+        kind, colon, code = item.partition(":")
+        if not colon:
+            raise FieldError(_l("Write each device as kind:id, e.g. 水表:WM-001"))
+        found.append((device_kind(kind), device_code(code)))
+    return list(dict.fromkeys(found))

@@ -23,7 +23,7 @@ from carevisits.services.register_rows import (
 
 # What a plan counts (all present, zero or not, in the preview and the audit event).
 COUNTS = ("households_create", "households_update", "households_unchanged", "elders_create",
-          "elders_update", "elders_close", "elders_unchanged")
+          "elders_update", "elders_close", "elders_unchanged", "devices_add")
 
 
 class Writer(Protocol):
@@ -32,6 +32,7 @@ class Writer(Protocol):
     def new_household(self, key: tuple, values: dict) -> None: ...
     def change_household(self, household_id: int, changes: dict) -> None: ...
     def new_elder(self, household, values: dict) -> None: ...
+    def new_device(self, household, kind, code: str) -> None: ...
     def change_elder(self, elder_id: int, changes: dict) -> None: ...
 
 
@@ -54,6 +55,7 @@ class Planner:
         self.households: dict[object, Seen] = {}  # household id, or address key of a new one
         self.addresses: dict[tuple, object] = {}  # address key → household id or key
         self.people: dict[tuple, int] = {}  # (household, name, birth year) → row
+        self.devices: dict[str, tuple] = {}  # device id → (household, row) of the file
 
     def add(self, check: RowCheck, household: dict, elder: dict) -> None:
         """Plan one checked row, unless it contradicts another row or the register."""
@@ -69,6 +71,8 @@ class Planner:
                                           line=self.people[person]))
         if existing is None and not self.may_create(check, elder):
             return
+        if not self.devices_free(check, ref, elder["devices"]):
+            return
         self.people[person] = check.line
         if ref not in self.households:
             key = address_key(household)
@@ -79,6 +83,31 @@ class Planner:
             self.new_elder(check, ref, elder)
         else:
             self.change_elder(existing, elder)
+        self.plan_devices(check, ref, elder["devices"])
+
+    def devices_free(self, check: RowCheck, ref, devices: list) -> bool:
+        """Whether the row's devices are this household's or nobody's, in the file and in
+        the register (an id is registered to one household at a time)."""
+        for _kind, code in devices or []:
+            seen = self.devices.get(code)
+            owner = self.register.device_owner(code)
+            if seen is not None and seen[0] != ref:
+                check.error("devices", _l("Row %(line)s gives device %(code)s to another "
+                                          "household", line=seen[1], code=code))
+            elif owner is not None and owner != ref:
+                check.error("devices", _l("Device %(code)s is registered to another "
+                                          "household", code=code))
+        return not check.errors
+
+    def plan_devices(self, check: RowCheck, ref, devices: list) -> None:
+        """Plan the row's devices not yet registered to the household (none is removed)."""
+        for kind, code in devices or []:
+            if code in self.devices or self.register.device_owner(code) == ref:
+                continue
+            self.devices[code] = (ref, check.line)
+            self.counts["devices_add"] += 1
+            if self.writer:
+                self.writer.new_device(ref, kind, code)
 
     def household_ref(self, check: RowCheck, household: dict):
         """The household's id, or its address key when it is new; None after an error."""

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import Community, Elder, Grid, Household
+from carevisits.models import Community, Device, Elder, Grid, Household
 from carevisits.models.household import format_address
 from carevisits.services import register_fields as fields
 from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
@@ -75,6 +75,18 @@ class Register:
             if elder["closed_reason"] is None:
                 self.active[(elder["name"], elder["birth_year"])].append(elder)
         self.households_by_id = {h["id"]: h for h in self.by_number.values()}
+        # The street's devices registered now: code → household id.
+        self.devices: dict[str, int | None] = {code: household_id for code, household_id in (
+            db.session.execute(select(Device.code, Device.household_id).join(Household).where(
+                Device.removed_at.is_(None), Household.grid_id.in_(self.grid_community))))}
+
+    def device_owner(self, code: str) -> int | None:
+        """The household a device id is registered to now (0: one outside the street)."""
+        if code not in self.devices:  # asked only for an id the street does not have
+            elsewhere = db.session.scalar(select(Device.household_id).where(
+                Device.code == code, Device.removed_at.is_(None)))
+            self.devices[code] = 0 if elsewhere is not None else None
+        return self.devices[code]
 
     def in_area(self, community_id: int) -> bool:
         """Whether the importer may write to this community."""
@@ -213,6 +225,7 @@ class RowCheck:
             "status": self.cell("status", fields.status),
             "closed_on": self.cell("closed_on", lambda t: fields.closed_on(t, self.today)),
             "emergency_contacts": self.contacts(),
+            "devices": self.cell("devices", fields.devices, blank=[]),
         }
         return values
 

@@ -44,9 +44,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "c2_phone": ("紧急联系电话2", "联系人电话2"),
     "status": ("状态", "在册状态"),
     "closed_on": ("销档日期", "注销日期"),
+    # Optional, not in the template: the household's devices as kind:id (水表:WM-001、门磁:D7).
+    "devices": ("设备编号", "设备", "智能设备"),
     "error": ("错误", "错误说明"),  # the column our error file adds: ignored on re-upload
 }
-TEMPLATE_KEYS = [k for k in COLUMNS if k != "error"]
+TEMPLATE_KEYS = [k for k in COLUMNS if k not in ("error", "devices")]
 HEADER = [COLUMNS[k][0] for k in TEMPLATE_KEYS]
 ERROR_HEADER = COLUMNS["error"][0]
 _BY_HEADER = {syn: key for key, names in COLUMNS.items() for syn in names}

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select
 
 from carevisits.extensions import db
-from carevisits.models import DoorCode, Elder, Household, User
+from carevisits.models import Device, DoorCode, Elder, Household, User
 from carevisits.models.base import utcnow
 from carevisits.services import doorcodes, elders, schedule
 
@@ -30,6 +30,7 @@ class Writer:
         self.elders: list[tuple[object, dict]] = []
         self.household_changes: dict[int, dict] = {}
         self.elder_changes: dict[int, dict] = {}
+        self.devices: list[dict] = []
 
     def new_household(self, key: tuple, values: dict) -> None:
         """A household to create (its first row's columns)."""
@@ -51,10 +52,15 @@ class Writer:
         self.elder_changes[elder_id] = changes
         self._maybe_flush()
 
+    def new_device(self, household, kind, code: str) -> None:
+        """A device to register to a stored household (its id) or a new one (its key)."""
+        self.devices.append({"household": household, "kind": kind, "code": code})
+        self._maybe_flush()
+
     def _maybe_flush(self) -> None:
         """Write a batch once enough is pending."""
         pending = (len(self.households) + len(self.elders) + len(self.household_changes)
-                   + len(self.elder_changes))
+                   + len(self.elder_changes) + len(self.devices))
         if pending >= BATCH:
             self.flush()
 
@@ -62,9 +68,10 @@ class Writer:
         """Write what is pending (the caller flushes once more after the last row)."""
         self._insert_households()
         self._insert_elders()
+        self._insert_devices()
         self._change_households()
         self._change_elders()
-        self.households, self.elders = {}, []
+        self.households, self.elders, self.devices = {}, [], []
         self.household_changes, self.elder_changes = {}, {}
         db.session.flush()
 
@@ -95,6 +102,14 @@ class Writer:
                 "household_id": self.ids.get(household, household), "created_at": self.now,
                 "due_at": self.now, "overdue_at": self.now + self.grace[row["care_level"]]})
         db.session.execute(insert(Elder), rows)
+
+    def _insert_devices(self) -> None:
+        """INSERT the new devices (what services/devices.add does, audited with the import)."""
+        if self.devices:
+            db.session.execute(insert(Device), [
+                {"household_id": self.ids.get(d["household"], d["household"]),
+                 "kind": d["kind"], "code": d["code"], "added_at": self.now,
+                 "added_by_id": self.actor.id if self.actor else None} for d in self.devices])
 
     def _change_households(self) -> None:
         """Set the new values of stored households."""

@@ -23,7 +23,7 @@ from carevisits.models import (
     User,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import alerts, areas, audit
+from carevisits.services import alerts, areas, audit, integration_events
 from carevisits.services.scope import household_scope
 
 KINDS = ["生活照料", "医疗健康", "房屋维修", "政策咨询", "邻里纠纷", "其他"]
@@ -107,7 +107,11 @@ def change_status(request: ServiceRequest, status: RequestStatus, *, actor: User
     request.events.append(RequestEvent(actor=actor, status=status, note=note))
     db.session.flush()
     audit.record(actor, "request.status", "request", request.id, status=status.value)
+    integration_events.work_order_changed(request, note)
     if status not in OPEN_REQUEST_STATUSES:
+        integration_events.publish("request.closed", request.elder, {
+            "request_id": request.id, "elder_id": request.elder_id, "status": status.value,
+            "kind": request.kind, "resolution": note})
         _resolve_alert_if_clear(request.elder, actor)
 
 

@@ -229,7 +229,8 @@ def _connect(parts: SplitResult, addresses: list[IPAddress],
     raise error or OSError("no address to connect to")
 
 
-def post_json(url: str, body: bytes, rules: Policy, timeout: float) -> bytes:
+def post_json(url: str, body: bytes, rules: Policy, timeout: float,
+              headers: Mapping[str, str] | None = None) -> bytes:
     """POST a JSON body to a vetted webhook and return the reply; raises RefusedTarget
     before connecting to anything not allowed, and on a redirect (never followed), and
     OSError or RuntimeError when the receiver cannot be reached or answers an error."""
@@ -238,7 +239,7 @@ def post_json(url: str, body: bytes, rules: Policy, timeout: float) -> bytes:
     try:
         path = parts.path or "/"
         connection.request("POST", f"{path}?{parts.query}" if parts.query else path, body,
-                           headers={"Content-Type": "application/json"})
+                           headers={**(headers or {}), "Content-Type": "application/json"})
         response = connection.getresponse()
         reply = response.read(REPLY_LIMIT)
     finally:
