@@ -226,3 +226,18 @@ def test_the_board_still_lists_failed_alert_messages_beside_failed_events(app, c
     login(client, world.coordinator)
     page = client.get("/alerts/")
     assert page.status_code == 200 and world.h1.elders[0].name in page.get_data(as_text=True)
+
+
+def test_with_nobody_listening_a_check_in_queues_nothing_and_starts_no_sender(world):
+    """A street without integrations pays nothing: no message is written and no background
+    sender starts after the commit (on PostgreSQL the INSERT … SELECT reports no row count:
+    counting it as "some" started a sender after every check-in)."""
+    api_key("no webhook", street=world.streets[0], permissions=[ApiPermission.READ_VISITS])
+    visit, _ = checkin.record_visit(
+        visitor=world.worker, household=world.h1, method=VisitMethod.SCANNED,
+        door_code=world.h1.code, idempotency_key="nobody-listens",
+        records=[checkin.ElderRecordInput(e.id, Outcome.MET_WELL) for e in world.h1.elders])
+    assert visit.id is not None and notify.PENDING_FLAG not in db.session.info
+    db.session.commit()
+    assert not [t for t in threading.enumerate() if t.name == "notify"]
+    assert db.session.scalars(select(Notification)).all() == []

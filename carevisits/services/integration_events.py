@@ -69,9 +69,11 @@ def publish_many(event: str, payloads: dict[int, dict]) -> int:
             .where(Elder.id.in_(chunk), ApiKey.revoked_at.is_(None), ApiKey.webhook_url != "",
                    # permissions is a JSON list of plain words: '["read_alerts", …]'
                    cast(ApiKey.permissions, Text).like(f'%"{needed}"%')))
-        queued += db.session.execute(
+        # Counted from RETURNING: psycopg gives no rowcount for INSERT … SELECT (-1),
+        # and a wrong count would start a sender after every check-in.
+        queued += len(db.session.scalars(
             insert(Notification).from_select(["api_key_id", "event", "text"], listeners)
-        ).rowcount
+            .returning(Notification.id)).all())
     if queued:
         db.session.info[notify.PENDING_FLAG] = True
     return queued
