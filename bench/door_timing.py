@@ -14,7 +14,6 @@ scope query only when the token was real, which is where the difference lived).
 """
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -78,7 +77,7 @@ def run(url: str, n: int) -> None:
             select(DoorCode.token).join(Household).join(Grid).join(Community)
             .where(Community.name == "芙蓉街社区", Grid.name == "第一网格",
                    DoorCode.revoked_at.is_(None)).limit(1))
-    made_up = [secrets.token_urlsafe(doorcodes.TOKEN_BYTES) for _ in range(n)]
+    made_up = [doorcodes.new_token() for _ in range(n)]
     for username in ("worker2", "family"):
         client = app.test_client()
         client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})

@@ -1,7 +1,6 @@
 """Print jobs for door cards: choose households, rotate codes if asked, render, keep the PDF."""
 
 import io
-import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from carevisits.models import (
 from carevisits.models.base import utcnow
 from carevisits.models.household import format_address
 from carevisits.services import audit, cards
-from carevisits.services.doorcodes import TOKEN_BYTES, door_hotline, door_url
+from carevisits.services.doorcodes import door_hotline, door_url, new_token
 from carevisits.services.fonts import FontUnavailable
 from carevisits.services.scope import household_scope
 
@@ -111,7 +110,7 @@ def rotate_codes(job: PrintJob) -> None:
                                               DoorCode.revoked_at.is_(None))
                        .values(revoked_at=now).execution_options(synchronize_session=False))
     db.session.execute(insert(DoorCode), [
-        {"household_id": hid, "token": secrets.token_urlsafe(TOKEN_BYTES), "created_at": now}
+        {"household_id": hid, "token": new_token(), "created_at": now}
         for hid in db.session.scalars(ids)])
     job.codes_rotated_at = now
     audit.record(job.created_by, "doorcode.rotate", "print_job", job.id, households=job.total)
