@@ -7,14 +7,14 @@ It builds the demo street in a fresh database (a SQLite file in a temporary dire
 new PostgreSQL database on 127.0.0.1:5432 as user postgres), signs in through the Flask test
 client as grid worker ``worker2`` (县西巷社区 第一网格) and as the street's ``family`` account,
 and sends N GET /c/<token> for a real card of 芙蓉街社区 第一网格 (out of their scope)
-interleaved with N for made-up tokens of the same length. It prints the median and mean of
+interleaved with N for made-up tokens of the same length (for the worker also as the compact
+card has it, /C/<TOKEN>, and lower-cased). It prints the median and mean of
 each and their difference; for the worker also at the service level, for the lookup as it
 is and the one it replaced (the baseline: the token's row first, then its household and a
 scope query only when the token was real, which is where the difference lived).
 """
 
 import argparse
-import secrets
 import statistics
 import sys
 import time
@@ -78,7 +78,7 @@ def run(url: str, n: int) -> None:
             select(DoorCode.token).join(Household).join(Grid).join(Community)
             .where(Community.name == "芙蓉街社区", Grid.name == "第一网格",
                    DoorCode.revoked_at.is_(None)).limit(1))
-    made_up = [secrets.token_urlsafe(doorcodes.TOKEN_BYTES) for _ in range(n)]
+    made_up = [doorcodes.new_token() for _ in range(n)]
     for username in ("worker2", "family"):
         client = app.test_client()
         client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
@@ -89,6 +89,11 @@ def run(url: str, n: int) -> None:
         report(f"GET /c/<token> as {username}", real, fake)
         if username == "family":  # not a visitor: the door looks nothing up for them
             continue
+        # The compact card's address and its lower-cased form (issue 18): the same work.
+        real, fake = interleaved(lambda t, c=client: c.get(f"/C/{t}"), token, made_up)
+        report("  GET /C/<TOKEN>", real, fake)
+        real, fake = interleaved(lambda t, c=client: c.get(f"/c/{t.lower()}"), token, made_up)
+        report("  GET /c/<token>, lower-cased", real, fake)
         with app.app_context():
             user = db.session.scalar(select(User).where(User.username == username))
             for label, lookup in (("baseline: the old lookup", old_lookup),

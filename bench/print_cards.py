@@ -1,16 +1,18 @@
 """Benchmark: printing door cards as PDF (carevisits.services.cards.render).
 
     .venv/bin/python bench/print_cards.py [-n 10000] [--layout a4-8up] [--baseline-n 1000]
+                                          [--qr-compact 0]
 
 Needs no app and no database. Times ``cards.render`` on N cards with fresh tokens, made
-exactly as the app makes them, against a naive baseline that draws each code as a PNG
-(qrcode + Pillow + reportlab drawImage), then checks that the first and last page decode.
+exactly as the app makes them (the compact upper-case address, or with ``--qr-compact 0``
+the lower-case one, as CAREVISITS_QR_COMPACT does), against a naive baseline that draws
+each code as a PNG (qrcode + Pillow + reportlab drawImage), then checks that the first and
+last page decode.
 """
 
 import argparse
 import io
 import platform
-import secrets
 import sys
 import time
 from collections.abc import Iterator
@@ -30,13 +32,14 @@ TARGET_SPEEDUP = 3.0  # × the baseline's cards/s
 TARGET_BYTES = 1536  # bytes per card beyond the font subset (1.5 KiB)
 
 
-def fresh_cards(n: int, log: list | None = None) -> Iterator[cards.Card]:
+def fresh_cards(n: int, log: list | None = None, compact: bool = True
+                ) -> Iterator[cards.Card]:
     """N cards with new tokens, made as the app makes them; numbers and addresses by index."""
     for i in range(n):
-        token = secrets.token_urlsafe(doorcodes.TOKEN_BYTES)
+        token = doorcodes.new_token()
         body = f"{(1234567 + i * 7919) % 10**7:07d}"
         card = cards.Card(
-            url=doorcodes.door_url(BASE_URL, token),
+            url=doorcodes.card_url(BASE_URL, token, compact),
             number=body + doorcodes.luhn_digit(body),
             hotline=HOTLINE,
             address=f"{STREETS[i % len(STREETS)]}{i % 97 + 1}号院{i % 9 + 1}号楼"
@@ -47,12 +50,12 @@ def fresh_cards(n: int, log: list | None = None) -> Iterator[cards.Card]:
         yield card
 
 
-def timed_render(n: int, layout: cards.Layout,
-                 log: list | None = None) -> tuple[float, int, bytes]:
+def timed_render(n: int, layout: cards.Layout, log: list | None = None,
+                 compact: bool = True) -> tuple[float, int, bytes]:
     """Seconds to make and render N fresh cards, the PDF's size in bytes, and the PDF."""
     out = io.BytesIO()
     start = time.perf_counter()
-    drawn = cards.render(fresh_cards(n, log), layout, out)
+    drawn = cards.render(fresh_cards(n, log, compact), layout, out)
     seconds = time.perf_counter() - start
     assert drawn == n, (drawn, n)
     return seconds, len(out.getvalue()), out.getvalue()
@@ -70,13 +73,13 @@ def naive_qr(c, url: str, x: float, y: float, size: float) -> None:
     c.drawImage(ImageReader(image), x, y, width=size, height=size)
 
 
-def timed_baseline(n: int, layout: cards.Layout) -> tuple[float, int]:
+def timed_baseline(n: int, layout: cards.Layout, compact: bool) -> tuple[float, int]:
     """Like timed_render, with only the QR making and drawing swapped for the naive one
     (one process, a PNG per code): the label, number, hotline, address strip and cut marks
     are drawn by the same code in cards.py. The URL takes the place of the matrix."""
     with (mock.patch.object(cards, "_matrices", iter),
           mock.patch.object(cards, "draw_qr", naive_qr)):
-        seconds, size, _ = timed_render(n, layout)
+        seconds, size, _ = timed_render(n, layout, compact=compact)
     return seconds, size
 
 
@@ -102,9 +105,12 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=10000, help="cards for our renderer")
     parser.add_argument("--layout", default="a4-8up", help="a file name in printables/")
     parser.add_argument("--baseline-n", type=int, default=1000, help="cards for the baseline")
+    parser.add_argument("--qr-compact", type=int, choices=(0, 1), default=1,
+                        help="1: the compact upper-case address (the default); 0: lower-case")
     args = parser.parse_args()
     if args.n < 2 or args.baseline_n < 1:
         parser.error("need -n ≥ 2 and --baseline-n ≥ 1")
+    compact = bool(args.qr_compact)
     layout = cards.get_layout(args.layout)
     font = cards.card_font()
 
@@ -116,13 +122,16 @@ def main() -> int:
     print(f"python {platform.python_version()}, {platform.machine()}, "
           f"cpus {len(__import__('os').sched_getaffinity(0))}, rl_accel {accel}, "
           f"layout {layout.key} ({layout.per_page}/page), font {Path(font.path).name}")
+    sample = doorcodes.card_url(BASE_URL, doorcodes.new_token(), compact)
+    print(f"codes: {sample[:30]}…, {cards.qr_mode(sample)} mode, "
+          f"version {cards.qr_version(sample)} at level {cards.ERROR_LEVEL.upper()}")
 
     # Untimed: a 1-card PDF (font subset and page overhead) — also warms up imports.
-    _, one_size, _ = timed_render(1, layout)
+    _, one_size, _ = timed_render(1, layout, compact=compact)
     drawn: list[cards.Card] = []
-    ours_s, ours_size, pdf = timed_render(args.n, layout, drawn)
-    same_s, same_size, _ = timed_render(args.baseline_n, layout)
-    base_s, base_size = timed_baseline(args.baseline_n, layout)
+    ours_s, ours_size, pdf = timed_render(args.n, layout, drawn, compact)
+    same_s, same_size, _ = timed_render(args.baseline_n, layout, compact=compact)
+    base_s, base_size = timed_baseline(args.baseline_n, layout, compact)
 
     rows = [
         ("ours (segno, vector path)", args.n, ours_s, ours_size),

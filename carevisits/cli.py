@@ -110,9 +110,19 @@ cards_group = AppGroup("cards", help="Door cards.")
 
 @cards_group.command("layouts")
 def cards_layouts():
-    """List the print layouts in printables/."""
+    """List the print layouts in printables/, and the QR version the cards will have."""
     for key, layout in cards.layouts().items():
         click.echo(f"{key}\t{layout.per_page}/page\t{layout.title} ({layout.title_en})")
+    _echo_plan()
+
+
+def _echo_plan() -> None:
+    """The QR version of the cards for CAREVISITS_BASE_URL, and a note when not the compact
+    one."""
+    plan = printjobs.configured_qr_plan()
+    click.echo(f"{plan.summary}: {current_app.config['BASE_URL']}")
+    if plan.note:
+        click.echo(plan.note)
 
 
 @cards_group.command("print")
@@ -138,6 +148,7 @@ def cards_print(street, community, grid_name, building, layout, rotate, output):
         except printjobs.PrintError as err:
             raise click.ClickException(str(err)) from None
         db.session.commit()
+    _echo_plan()
     with click.progressbar(length=job.total, label="Drawing cards") as bar:
         pdf = printjobs.run_job(job.id, current_app.config["BASE_URL"],
                                 progress=lambda n: bar.update(n - bar.pos))

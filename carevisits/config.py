@@ -59,6 +59,9 @@ def load_config(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "SECRET_KEY": env.get("SECRET_KEY") or _instance_secret_key(instance_path),
         "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Door cards' QR codes carry the compact upper-case address (doorcodes.card_url);
+        # 0 prints the lower-case /c/ address of cards before issue 18.
+        "QR_COMPACT": env.get("QR_COMPACT", "1") != "0",
         # Cookies: HttpOnly is Flask's default; Lax keeps the session off cross-site POSTs.
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SECURE_COOKIES", "0") == "1",

@@ -2,8 +2,8 @@
 line per request on the ``carevisits.requests`` logger (stderr) to find a slow or failing
 request.
 
-The log line holds the URL rule (``/c/<token>``), never the path (a door token), the query
-string or the form, and the signed-in user's id, never a name: nothing personal.
+The log line holds the URL rule (``/c/<token>``, ``/C/<token>``), never the path (a door
+token), the query string or the form, and the signed-in user's id, never a name: nothing personal.
 """
 
 import json

@@ -11,7 +11,9 @@
   var neutral = document.getElementById("offline-neutral");
   if (!door || !window.indexedDB) return;
   var PACK_DAYS = 3;  // an older pack is not shown (the round page replaces it when online)
-  var token = decodeURIComponent(location.pathname.replace(/^\/c\//, ""));
+  var token = decodeURIComponent(location.pathname.replace(/^\/c\//i, ""));
+  // A base32 token in any case is the upper-case one the pack hashed, as on the server.
+  if (/^[A-Za-z2-7]{32}$/.test(token)) token = token.toUpperCase();
   var T = (document.getElementById("queue-texts") || {dataset: {}}).dataset;
   var careLevels = JSON.parse(door.getAttribute("data-care-levels") || "{}");
   var frequencies = JSON.parse(door.getAttribute("data-frequencies") || "{}");

@@ -1,4 +1,5 @@
-// The door without signal (issue 14 §2). Served from /sw.js so that it controls /c/…:
+// The door without signal (issue 14 §2). Served from /sw.js so that it controls /c/… and
+// the compact cards' /C/… (issue 18):
 // a door URL that cannot be fetched is answered with the one check-in form kept here
 // (/door/offline, filled on the phone from the round pack by door-offline.js); the app's
 // own files are answered from here when the network fails. A door URL the network has not
@@ -46,7 +47,7 @@ self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin || request.method !== "GET") return;
-  if (request.mode === "navigate" && url.pathname.indexOf("/c/") === 0) {
+  if (request.mode === "navigate" && /^\/c\//i.test(url.pathname)) {
     event.respondWith(door(request));
     return;
   }

@@ -1,5 +1,6 @@
 """Factories: small, explicit builders of test records."""
 
+import secrets
 from datetime import date
 from itertools import count
 
@@ -9,6 +10,7 @@ from carevisits.extensions import db
 from carevisits.models import (
     CareLevel,
     Community,
+    DoorCode,
     Elder,
     Grid,
     GridAssignment,
@@ -17,8 +19,9 @@ from carevisits.models import (
     Street,
     User,
 )
+from carevisits.models.base import utcnow
 from carevisits.services import schedule
-from carevisits.services.doorcodes import issue_code, new_household_number
+from carevisits.services.doorcodes import issue_code, live_code, new_household_number
 
 PASSWORD = "test-password-1"
 # Test accounts only: a cheap hash keeps thousands of sign-ins fast. The app itself hashes
@@ -76,3 +79,17 @@ def user(role: Role, *, username=None, grid=None, **scope) -> User:
         db.session.add(GridAssignment(grid=grid, user=u, starts_on=date(2000, 1, 1)))
     db.session.flush()
     return u
+
+
+def old_card(household: Household) -> str:
+    """Give the household a card of the kind printed before issue 18 (a 256-bit base64url
+    token, as ``secrets.token_urlsafe(32)`` made it), replacing its live one; returns the
+    token (``household.code`` is the new code)."""
+    live = live_code(household)
+    if live is not None:
+        live.revoked_at = utcnow()
+        db.session.flush()
+    household.code = DoorCode(household=household, token=secrets.token_urlsafe(32))
+    db.session.add(household.code)
+    db.session.flush()
+    return household.code.token

@@ -298,6 +298,17 @@ def test_a_door_opened_without_signal_shows_the_form_from_the_pack(world, door, 
     assert sorted(r.elder_id for r in visit.records) == sorted(e.id for e in world.h1.elders)
 
 
+def test_a_compact_cards_address_opens_the_kept_form_in_either_case(world, door, phone):
+    """The card says /C/<TOKEN> (issue 18); a phone may lower-case it: both are the door,
+    for the service worker and the pack's lookup as for the server."""
+    with_round(phone, door, world.worker)
+    phone.context.set_offline(True)
+    token = world.h1.code.token
+    for path in (f"/C/{token}", f"/c/{token.lower()}"):
+        phone.goto(door.url + path)
+        expect(phone.locator(".door-address")).to_have_text(world.h1.full_address)
+
+
 def test_a_card_not_in_the_pack_shows_the_neutral_page_offline(world, door, phone):
     page = phone
     sign_in(page, door.url, world.worker)

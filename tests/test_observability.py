@@ -84,22 +84,23 @@ def logged(database_url, tmp_path, world):
         db.engine.dispose()
 
 
-def test_a_door_request_logs_one_line_without_personal_data(logged, world):
+@pytest.mark.parametrize("door", ["c", "C"])  # C: the compact cards' address (issue 18)
+def test_a_door_request_logs_one_line_without_personal_data(logged, world, door):
     client, lines = logged
     assert login(client, world.worker).status_code == 302
     lines.clear()
     token, elder = world.h1.code.token, world.h1.elders[0]
-    response = client.get(f"/c/{token}?from=card", headers={"X-Request-ID": "lb-7f3a.9"})
+    response = client.get(f"/{door}/{token}?from=card", headers={"X-Request-ID": "lb-7f3a.9"})
     assert response.status_code == 200 and elder.name in response.get_data(as_text=True)
     assert len(lines) == 1 and "\n" not in lines[0]
     entry = json.loads(lines[0])
     assert set(entry) == LOG_KEYS
-    assert entry["route"] == "/c/<token>" and entry["endpoint"] == "scan.door"
+    assert entry["route"] == f"/{door}/<token>" and entry["endpoint"] == "scan.door"
     assert entry["method"] == "GET" and entry["status"] == 200
     assert entry["user_id"] == world.worker.id
     assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] > 0
     assert entry["request_id"] == "lb-7f3a.9" == response.headers["X-Request-ID"]
-    for private in (token, "from=card", elder.name, elder.phone, world.h1.number,
+    for private in (token, token.lower(), "from=card", elder.name, elder.phone, world.h1.number,
                     world.h1.full_address, world.worker.username, world.worker.display_name):
         assert private not in lines[0], private
 

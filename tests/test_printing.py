@@ -20,15 +20,19 @@ from tests.conftest import count, latest, login
 LAYOUTS = sorted(cards.layouts())
 
 
-def read_pdf(pdf: bytes) -> tuple[list[list[str]], str]:
-    """Decode every QR code (pages rendered at 150 dpi) and extract the text."""
+def read_pdf(pdf: bytes, versions: list | None = None) -> tuple[list[list[str]], str]:
+    """Decode every QR code (pages rendered at 150 dpi) and extract the text; the QR version
+    of each code, as zxing reports it, is added to ``versions`` when given."""
     doc = pdfium.PdfDocument(pdf)
     codes, text = [], []
     try:
         for page in doc:
             bitmap = page.render(scale=150 / 72)
             image = bitmap.to_pil()
-            codes.append(sorted(r.text for r in zxingcpp.read_barcodes(image)))
+            found = zxingcpp.read_barcodes(image)
+            codes.append(sorted(r.text for r in found))
+            if versions is not None:
+                versions.extend(int(r.extra["Version"]) for r in found)
             textpage = page.get_textpage()
             text.append(textpage.get_text_range())
             textpage.close()
@@ -49,9 +53,11 @@ def make_pdf(world, households, layout, rotate=False) -> bytes:
 
 
 def door_urls(households) -> list[str]:
+    """What the households' live cards carry: the compact door address, all in upper case."""
     db.session.rollback()
-    return sorted(f"https://cv.example.org/c/{live_code(db.session.get(Household, h.id)).token}"
-                  for h in households)
+    tokens = [live_code(db.session.get(Household, h.id)).token for h in households]
+    assert all(re.fullmatch(r"[A-Z2-7]{32}", token) for token in tokens)
+    return sorted(f"HTTPS://CV.EXAMPLE.ORG/C/{token}" for token in tokens)
 
 
 @pytest.fixture
@@ -66,11 +72,13 @@ def many(world):
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_every_code_decodes_to_its_door_url(world, many, layout):
     chosen = many if layout != "a6-card" else many[:3]
-    codes, text = read_pdf(make_pdf(world, chosen, layout))
+    versions = []
+    codes, text = read_pdf(make_pdf(world, chosen, layout), versions)
     per_page = cards.get_layout(layout).per_page
     assert [len(page) for page in codes] == [
         min(per_page, len(chosen) - i) for i in range(0, len(chosen), per_page)]
     assert sorted(c for page in codes for c in page) == door_urls(chosen)
+    assert versions == [4] * len(chosen)  # 33×33 modules: larger ones on the same card
 
 
 def test_card_text_is_chinese_neutral_and_embedded(world, many):
@@ -95,13 +103,13 @@ def test_rotating_revokes_the_old_codes_and_reprinting_keeps_them(client, world,
     after = door_urls(many)
     assert not set(after) & set(before)
     assert sorted(c for page in codes for c in page) == after
-    old, new = before[0].split("/c/")[1], after[0].split("/c/")[1]
-    anonymous = [client.get(f"/c/{t}").data for t in (old, new, "made-up-token-000000000")]
+    old, new = before[0].split("/C/")[1], after[0].split("/C/")[1]
+    anonymous = [client.get(f"/C/{t}").data for t in (old, new, "made-up-token-000000000")]
     assert anonymous[0] == anonymous[1] == anonymous[2]
     login(client, world.worker)
-    replaced = client.get(f"/c/{old}").get_data(as_text=True)
+    replaced = client.get(f"/C/{old}").get_data(as_text=True)
     assert "此卡已更换" in replaced
-    assert "探访情况" in client.get(f"/c/{new}").get_data(as_text=True)
+    assert "探访情况" in client.get(f"/C/{new}").get_data(as_text=True)
     assert count(DoorCode, DoorCode.revoked_at.is_(None)) == len(many) + 3
 
 
@@ -246,6 +254,7 @@ def test_bad_print_requests_are_refused_in_chinese(client, world):
 def test_cli_prints_a_grid_and_lists_layouts(runner, world, tmp_path):
     listing = runner.invoke(args=["cards", "layouts"])
     assert all(key in listing.output for key in LAYOUTS)
+    assert "二维码版本 4（33×33）" in listing.output
     out = tmp_path / "cards.pdf"
     result = runner.invoke(args=["cards", "print", "--grid", "甲社区 一网格", "--layout",
                                  "a4-8up", "--rotate", "-o", str(out)])
@@ -260,7 +269,7 @@ def test_cli_prints_a_grid_and_lists_layouts(runner, world, tmp_path):
 
 def test_a_large_batch_is_encoded_on_every_core_and_still_decodes():
     n = cards.PARALLEL_FROM + 20
-    batch = [cards.Card(f"https://cv.example.org/c/{i:043d}", f"{i:08d}", "0531-1",
+    batch = [cards.Card(f"HTTPS://CV.EXAMPLE.ORG/C/{i:032d}", f"{i:08d}", "0531-1",
                         "芙蓉街1号院1号楼101室") for i in range(n)]
     layout = cards.get_layout("a4-labels-3x7")
     out = io.BytesIO()

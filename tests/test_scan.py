@@ -22,8 +22,10 @@ from carevisits.models import (
 from carevisits.models.base import utcnow
 from carevisits.services.doorcodes import issue_code
 from tests.conftest import count, latest, login
+from tests.factories import old_card
 
-MADE_UP = "Zq0cB3cI2m9mZq0cB3cI2m9mZq0cB3cI2m9mZq0cB3c"
+MADE_UP = "Zq0cB3cI2m9mZq0cB3cI2m9mZq0cB3cI2m9mZq0cB3c"  # the old cards' format
+MADE_UP_BASE32 = "QK7ZN2MBV3XWT4LDR6HFYJ5PGS2ACE7U"  # the compact cards' format (issue 18)
 
 
 def outcomes(household, outcome="met_well"):
@@ -43,13 +45,30 @@ def revoked_token(household) -> str:
     return old
 
 
+def every_form_of(household) -> list[str]:
+    """Door paths of every kind for the household: its live card as the compact code has it,
+    lower-cased and in between; its replaced cards (one of the old format, one new); made-up
+    tokens of both formats and in both cases; a token longer than any."""
+    db.session.rollback()
+    old = old_card(household)  # a card printed before issue 18, since replaced twice
+    db.session.commit()
+    revoked_token(household)
+    revoked = revoked_token(household)
+    live = household.code.token
+    return [f"/C/{live}", f"/c/{live}", f"/c/{live.lower()}", f"/C/{live.lower()}",
+            f"/c/{revoked}", f"/C/{revoked.lower()}", f"/c/{old}", f"/C/{old}",
+            f"/c/{MADE_UP}", f"/C/{MADE_UP_BASE32}", f"/c/{MADE_UP_BASE32.lower()}",
+            "/c/" + "x" * 65]
+
+
 # --- what a scan reveals ---------------------------------------------------------------
 
 def test_anonymous_scans_are_byte_identical_and_reveal_nothing(client, world):
-    revoked = revoked_token(world.h2)
-    pages = [client.get(f"/c/{t}") for t in (world.h1.code.token, revoked, MADE_UP)]
+    paths = every_form_of(world.h2) + [f"/c/{world.h1.code.token}"]
+    pages = [client.get(path) for path in paths]
     assert {p.status_code for p in pages} == {200}
-    assert pages[0].data == pages[1].data == pages[2].data
+    assert all(p.data == pages[0].data for p in pages), "a form of a token answers differently"
+    assert {p.headers["Content-Length"] for p in pages} == {str(len(pages[0].data))}
     body = pages[0].get_data(as_text=True)
     assert "社区服务码" in body
     for h in (world.h1, world.h2):
@@ -61,9 +80,8 @@ def test_anonymous_scans_are_byte_identical_and_reveal_nothing(client, world):
 
 def test_out_of_scope_staff_get_identical_pages(client, world):
     login(client, world.other_worker)  # grid 二: h1 is not theirs
-    revoked = revoked_token(world.h1)
-    pages = [client.get(f"/c/{t}") for t in (world.h1.code.token, revoked, MADE_UP)]
-    assert pages[0].data == pages[1].data == pages[2].data
+    pages = [client.get(path) for path in every_form_of(world.h1)]
+    assert all(p.data == pages[0].data for p in pages)
     assert world.h1.elders[0].name not in pages[0].get_data(as_text=True)
 
 
@@ -101,14 +119,14 @@ def test_a_card_out_of_scope_costs_the_same_work_as_a_made_up_one(client, world,
                                          status=MemberStatus.APPROVED)])])
         db.session.commit()
     household = getattr(world, OUT_OF_SCOPE[role])
-    revoked = revoked_token(household)
+    paths = every_form_of(household)
     if role != "anonymous":
         login(client, getattr(world, role))
     client.get(f"/c/{MADE_UP}")  # whatever a first request after signing in does once
     seen = []
-    for token in (household.code.token, revoked, MADE_UP, "x" * 65):
+    for path in paths:
         with statements_sent() as sent:
-            response = client.get(f"/c/{token}")
+            response = client.get(path)
         seen.append((response.status_code, response.data, sent))
     assert all(s == seen[0] for s in seen), "a card out of scope answers differently"
     status, body, sent = seen[0]

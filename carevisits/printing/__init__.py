@@ -41,7 +41,8 @@ def index():
     page = paginate(printjobs.visible_jobs(current_user), 20)
     grids = [(value[2:], label.strip()) for value, label in options.items()
              if value.startswith("g:")]
-    return render_template("printing/index.html", form=form, jobs=page, grids=grids), (
+    return render_template("printing/index.html", form=form, jobs=page, grids=grids,
+                           plan=printjobs.configured_qr_plan()), (
         422 if form.is_submitted() else 200)
 
 
@@ -71,7 +72,8 @@ def grid(grid_id: int):
             form.households.errors = [*form.households.errors, _l("No households chosen.")]
         elif valid and (done := _queue(form, chosen, grid.label)):
             return done
-    return render_template("printing/grid.html", form=form, grid=grid, buildings=buildings), (
+    return render_template("printing/grid.html", form=form, grid=grid, buildings=buildings,
+                           plan=printjobs.configured_qr_plan()), (
         422 if form.is_submitted() else 200)
 
 

@@ -39,15 +39,18 @@ from carevisits.services.scope import can_see_visit
 __all__ = ["background", "bp", "corrections", "offline"]
 
 
-@bp.route("/c/<token>", methods=["GET", "POST"])
+@bp.route("/C/<token>", methods=["GET", "POST"])  # the compact cards' address (issue 18)
+@bp.route("/c/<token>", methods=["GET", "POST"])  # first: what url_for builds
 def door(token: str):
-    """A door card's address: the check-in form for staff in scope, a neutral page otherwise."""
+    """A door card's address: the check-in form for staff in scope, a neutral page otherwise.
+    ``/C/`` and ``/c/`` are the same door; a base32 token is matched in any case."""
     if not current_user.is_authenticated:
         # The same page, the same bytes, for a valid, revoked or made-up token.
         session[NEXT_KEY] = request.path
         return render_template("scan/neutral.html")
     if sent_again := background.already_recorded(
-            lambda visit: visit.door_code is not None and visit.door_code.token == token):
+            lambda visit: visit.door_code is not None
+            and visit.door_code.token == doorcodes.normalise_token(token)):
         return sent_again
     # One statement answers "in scope or not", for made-up and real tokens alike: the same
     # work and the same page, so neither the bytes nor the time says whether a card exists.

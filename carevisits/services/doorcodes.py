@@ -1,5 +1,7 @@
 """Door codes: random tokens on door cards, and short household numbers for typing in."""
 
+import base64
+import re
 import secrets
 import unicodedata
 from datetime import datetime
@@ -14,8 +16,14 @@ from carevisits.models import DoorCode, Grid, Household, User
 from carevisits.models.base import utcnow
 from carevisits.services.scope import household_scope, scope_clause, scope_of
 
-TOKEN_BYTES = 32  # 256 bits from the OS's CSPRNG, well past the 128 the design asks for
-MAX_TOKEN_LENGTH = 64  # token_urlsafe(32) is 43 characters
+# 160 bits from the OS's CSPRNG (past the 128 the design asks for), written in base32: 32
+# characters A–Z and 2–7, which QR codes carry in alphanumeric mode (issue 18).
+TOKEN_BYTES = 20
+TOKEN_LENGTH = 32
+MAX_TOKEN_LENGTH = 64  # the longest token looked up; old cards' token_urlsafe(32) is 43
+# A base32 token in any case: phones and people may lower-case what the card says. Old
+# base64url tokens are 43 characters, so never this shape, and keep their case.
+BASE32_TOKEN = re.compile(r"[A-Za-z2-7]{32}", re.ASCII)
 
 
 def door_hotline() -> str:
@@ -85,13 +93,24 @@ def was_on_the_door(code: DoorCode, when: datetime | None) -> bool:
             and (code.revoked_at is None or when < code.revoked_at))
 
 
+def new_token() -> str:
+    """A fresh door token: 160 random bits in upper-case base32 without padding."""
+    return base64.b32encode(secrets.token_bytes(TOKEN_BYTES)).decode("ascii")
+
+
+def normalise_token(token: str) -> str:
+    """The token as stored: a base32 token in upper case, whatever case it came in; any
+    other token (an old card's base64url, a made-up one) as it is."""
+    return token.upper() if BASE32_TOKEN.fullmatch(token) else token
+
+
 def issue_code(household: Household) -> DoorCode:
     """Give the household a new door code, revoking the one its old card carries."""
     old = live_code(household)
     if old is not None:
         old.revoked_at = utcnow()
         db.session.flush()  # the live-code index allows one unrevoked code per household
-    code = DoorCode(household=household, token=secrets.token_urlsafe(TOKEN_BYTES))
+    code = DoorCode(household=household, token=new_token())
     db.session.add(code)
     db.session.flush()
     return code
@@ -105,8 +124,8 @@ def find_code_for(user: User, token: str) -> DoorCode | None:
     for a code out of scope: a made-up token and someone else's card cost the same work, so
     the response time cannot tell a signed-in user whether a card exists (issue 12)."""
     # No token is empty or longer than 64 characters: such a path asks for one that matches
-    # nothing, by the same statement.
-    wanted = token if 0 < len(token) <= MAX_TOKEN_LENGTH else ""
+    # nothing, by the same statement. A base32 token is matched in any case (issue 18).
+    wanted = normalise_token(token) if 0 < len(token) <= MAX_TOKEN_LENGTH else ""
     kind, values = scope_of(user)
     return db.session.scalar(_code_in_scope(kind), {"token": wanted, **values})
 
@@ -130,5 +149,20 @@ def _door_facts(household=None) -> tuple:
 
 
 def door_url(base_url: str, token: str) -> str:
-    """The address a door card's QR code encodes, and nothing else."""
+    """A door's address as screens and commands show it: ``<base URL>/c/<token>``."""
     return f"{base_url.rstrip('/')}/c/{token}"
+
+
+def card_url(base_url: str, token: str, compact: bool) -> str:
+    """The address a door card's QR code encodes, and nothing else.
+
+    Compact (CAREVISITS_QR_COMPACT, the default): scheme and host in upper case (both are
+    case-insensitive) and the path ``/C/<TOKEN>``, so that a base URL without a path makes
+    the whole address fit QR's alphanumeric mode (version 4 at level Q instead of 6). A path
+    of the base URL keeps its case: the app behind it is routed by that path. An old card's
+    base64url token is case-sensitive: it prints as it always did, ``door_url``."""
+    scheme, sep, rest = base_url.rstrip("/").partition("://")
+    if not compact or not sep or not BASE32_TOKEN.fullmatch(token):
+        return door_url(base_url, token)
+    host, slash, path = rest.partition("/")
+    return f"{scheme.upper()}{sep}{host.upper()}{slash}{path}/C/{token.upper()}"

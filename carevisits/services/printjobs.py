@@ -1,12 +1,13 @@
 """Print jobs for door cards: choose households, rotate codes if asked, render, keep the PDF."""
 
 import io
-import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, exists, insert, select, update
 
@@ -25,7 +26,7 @@ from carevisits.models import (
 from carevisits.models.base import utcnow
 from carevisits.models.household import format_address
 from carevisits.services import audit, cards
-from carevisits.services.doorcodes import TOKEN_BYTES, door_hotline, door_url
+from carevisits.services.doorcodes import TOKEN_LENGTH, card_url, door_hotline, new_token
 from carevisits.services.fonts import FontUnavailable
 from carevisits.services.scope import household_scope
 
@@ -65,10 +66,52 @@ def _cards_query(job: PrintJob) -> Select:
             .order_by(PrintJobHousehold.position))
 
 
-def _card(row, base_url: str, hotline: str) -> cards.Card:
+def _card(row, base_url: str, hotline: str, compact: bool) -> cards.Card:
     address = format_address(row.address, row.building, row.unit, row.room)
-    return cards.Card(url=door_url(base_url, row.token or ""), number=row.number,
+    return cards.Card(url=card_url(base_url, row.token or "", compact), number=row.number,
                       hotline=hotline, address=address)
+
+
+@dataclass(frozen=True)
+class QrPlan:
+    """The QR code new cards get with a base URL: its version, its mode, and a note for the
+    coordinator when it is not the compact version 4 (the cards print all the same)."""
+
+    version: int
+    mode: str
+    note: str
+
+    @property
+    def summary(self) -> str:
+        size = 17 + 4 * self.version
+        return str(_l("QR code version %(version)d (%(size)d×%(size)d)",
+                      version=self.version, size=size))
+
+
+def qr_plan(base_url: str, compact: bool) -> QrPlan:
+    """What the codes of new cards will be for ``base_url`` (every new token has the same
+    length, so every new card gets the same version)."""
+    url = card_url(base_url, "A" * TOKEN_LENGTH, compact)
+    version, mode = cards.qr_version(url), cards.qr_mode(url)
+    note = ""
+    if not compact:
+        note = _l("CAREVISITS_QR_COMPACT=0: the cards carry the lower-case address in byte "
+                  "mode, a larger code than the compact one.")
+    elif mode != "alphanumeric":
+        note = _l("The base URL's path (%(path)s) keeps its case, as the app is reached by "
+                  "it: the code is written in byte mode, larger than version %(compact)d. A "
+                  "base URL without a path gives the compact code.",
+                  path=urlsplit(base_url).path, compact=cards.COMPACT_VERSION)
+    elif version > cards.COMPACT_VERSION:
+        note = _l("The base URL is too long for version %(compact)d: the cards print with "
+                  "smaller modules, which scan from less far. A shorter CAREVISITS_BASE_URL "
+                  "gives version %(compact)d.", compact=cards.COMPACT_VERSION)
+    return QrPlan(version, mode, str(note))
+
+
+def configured_qr_plan() -> QrPlan:
+    """qr_plan for this app's CAREVISITS_BASE_URL and CAREVISITS_QR_COMPACT."""
+    return qr_plan(current_app.config["BASE_URL"], current_app.config["QR_COMPACT"])
 
 
 def create_job(*, actor: User | None, households: list[Household], layout: str, rotate: bool,
@@ -111,14 +154,21 @@ def rotate_codes(job: PrintJob) -> None:
                                               DoorCode.revoked_at.is_(None))
                        .values(revoked_at=now).execution_options(synchronize_session=False))
     db.session.execute(insert(DoorCode), [
-        {"household_id": hid, "token": secrets.token_urlsafe(TOKEN_BYTES), "created_at": now}
+        {"household_id": hid, "token": new_token(), "created_at": now}
         for hid in db.session.scalars(ids)])
     job.codes_rotated_at = now
     audit.record(job.created_by, "doorcode.rotate", "print_job", job.id, households=job.total)
 
 
 def run_job(job_id: int, base_url: str, progress: Callable[[int], None] | None = None) -> bytes:
-    """Rotate (once) if asked, render the PDF, keep it on the job. Commits as it goes."""
+    """Rotate (once) if asked, render the PDF, keep it on the job. Commits as it goes.
+
+    The codes follow CAREVISITS_QR_COMPACT; a base URL that gives more than the compact
+    version is logged and printed all the same (the print page says so beforehand)."""
+    compact = current_app.config["QR_COMPACT"]
+    plan = qr_plan(base_url, compact)
+    if plan.note:
+        current_app.logger.warning("print job %s: %s. %s", job_id, plan.summary, plan.note)
     with write_transaction():
         job = db.session.get(PrintJob, job_id)
         job.status, job.done, job.error = JobStatus.RUNNING, 0, ""
@@ -127,7 +177,8 @@ def run_job(job_id: int, base_url: str, progress: Callable[[int], None] | None =
         db.session.commit()
     try:
         hotline = door_hotline()
-        todo = [_card(row, base_url, hotline) for row in db.session.execute(_cards_query(job))]
+        todo = [_card(row, base_url, hotline, compact)
+                for row in db.session.execute(_cards_query(job))]
         db.session.commit()  # end the read: rendering holds no transaction open
         buf = io.BytesIO()
 

@@ -87,7 +87,7 @@ class Writer:
         made = {keys[number]: household_id for household_id, number in rows}
         self.ids.update(made)
         db.session.execute(insert(DoorCode), [
-            {"household_id": household_id, "token": secrets.token_urlsafe(doorcodes.TOKEN_BYTES)}
+            {"household_id": household_id, "token": doorcodes.new_token()}
             for household_id in made.values()])
 
     def _insert_elders(self) -> None:
