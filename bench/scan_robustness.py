@@ -178,6 +178,7 @@ def run(encodings: list[str], n: int, layout: cards.Layout, seed: str, quick: bo
             homes = make_households(n)
             printed = {e: print_cards(app, e, homes, layout, supported) for e in encodings}
             db.session.remove()
+            db.engine.dispose()
     info["supported"] = supported
     for encoding, (pdf, urls) in printed.items():
         seen: dict = {}
@@ -227,8 +228,9 @@ def report(result: dict, encodings: list[str], n: int, layout: cards.Layout, see
     for e in encodings:
         versions = "/".join(sorted(info[e]["versions"]))
         modules = 17 + 4 * int(versions) if versions.isdigit() else 0
-        pitch = f", module {layout.qr / (modules + 8):.3f} mm" if modules else ""
-        print(f"  {e:8} version {versions} ({modules}×{modules}){pitch}: {ENCODINGS[e]}\n"
+        size = (f" ({modules}×{modules}), module {layout.qr / (modules + 8):.3f} mm"
+                if modules else "")  # several versions: no one module size
+        print(f"  {e:8} version {versions}{size}: {ENCODINGS[e]}\n"
               f"           e.g. {info[e]['payload']}")
     wrong = sum(cell[1] for cell in counts.values())
     lights = list(LIGHTS)
