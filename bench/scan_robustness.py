@@ -50,7 +50,6 @@ from carevisits.services import areas, cards, doorcodes, households, printjobs  
 
 BASE_URL = "https://care.example.gov.cn"  # the issue's example: version 4 when compact
 SOURCE_PPM = 10  # pixels per mm the PDF is rendered at: ~6 per module of a 29 mm code
-LOCATE_PPM = 8  # pixels per mm the codes are found at on the whole page
 MARGIN_MM = 4  # card around the code in each photograph
 LEGACY_TOKEN_BYTES = 32  # the tokens of cards printed before issue 18: 43 base64url characters
 PPMS = [2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5]
@@ -134,9 +133,7 @@ def crops(pdf: bytes, urls: list[str], layout: cards.Layout, info: dict):
         for page in doc:
             image = page.render(scale=SOURCE_PPM * 25.4 / 72, grayscale=True).to_pil()
             image = image.convert("L")
-            ratio = SOURCE_PPM // LOCATE_PPM
-            found = zxingcpp.read_barcodes(image.reduce(ratio),
-                                           formats=zxingcpp.BarcodeFormat.QRCode)
+            found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
             padded = ImageOps.expand(image, border=half, fill=255)  # codes at the page's edge
             for code in found:
                 if code.text not in index:
@@ -145,8 +142,8 @@ def crops(pdf: bytes, urls: list[str], layout: cards.Layout, info: dict):
                 corners = code.position
                 points = [corners.top_left, corners.top_right, corners.bottom_right,
                           corners.bottom_left]
-                cx = sum(p.x for p in points) / 4 * ratio + half
-                cy = sum(p.y for p in points) / 4 * ratio + half
+                cx = sum(p.x for p in points) / 4 + half
+                cy = sum(p.y for p in points) / 4 + half
                 box = (round(cx) - half, round(cy) - half, round(cx) + half, round(cy) + half)
                 yield index.pop(code.text), padded.crop(box)
     finally:
