@@ -18,15 +18,9 @@ zxing-cpp; a photograph counts when it decodes to the card's own URL. Each cell 
 is N photographs, one per card, with the same seeded draws for every encoding. The distance to
 the card is inversely proportional to px/mm, so the px/mm each encoding needs for 50% and 90%
 decoding gives the distance ratio.
-
-Until the compact printing (issue 18, item 1) is merged the app has no QR_COMPACT: the compact
-cards are then drawn by cards.render from the contract's payload made here (FALLBACK, said in
-the output).
 """
 
 import argparse
-import base64
-import io
 import random
 import secrets
 import sys
@@ -62,21 +56,6 @@ ENCODINGS = {
 }
 
 
-def compact_supported(app) -> bool:
-    """Whether the app prints compact cards itself (QR_COMPACT and doorcodes.card_url)."""
-    return "QR_COMPACT" in app.config and hasattr(doorcodes, "card_url")
-
-
-def card_url(token: str, compact: bool, supported: bool) -> str:
-    """What a card's code should decode to."""
-    if supported:
-        return doorcodes.card_url(BASE_URL, token, compact)
-    if compact:  # FALLBACK: the contract's compact payload, made here
-        scheme, host = BASE_URL.split("://", 1)
-        return f"{scheme.upper()}://{host.upper()}/C/{token}"
-    return doorcodes.door_url(BASE_URL, token)
-
-
 def make_households(n: int) -> list:
     """N households of one grid, each with a live door code."""
     street = areas.create_street("泉城路街道", actor=None)
@@ -98,28 +77,20 @@ def set_tokens(homes: list, make) -> None:
     db.session.commit()
 
 
-def print_cards(app, encoding: str, homes: list, layout: cards.Layout,
-                supported: bool) -> tuple[bytes, list[str]]:
-    """The PDF of the encoding's cards and the URL each card should decode to, in order."""
+def print_cards(app, encoding: str, homes: list,
+                layout: cards.Layout) -> tuple[bytes, list[str]]:
+    """The PDF of the encoding's cards and the URL each card should decode to, in order:
+    today's cards keep the old tokens (reprinted as they are); the others are new cards, with
+    the job's new tokens, printed with QR_COMPACT on or off."""
     compact = encoding == "compact"
     if encoding == "today":
         set_tokens(homes, lambda: secrets.token_urlsafe(LEGACY_TOKEN_BYTES))
-    elif not supported:  # the contract's new tokens: 160 bits, upper-case base32
-        set_tokens(homes, lambda: base64.b32encode(secrets.token_bytes(20)).decode())
-    if compact and not supported:  # FALLBACK: no QR_COMPACT in the app yet
-        todo = [cards.Card(url=card_url(doorcodes.live_code(h).token, True, False),
-                           number=h.number, hotline=doorcodes.door_hotline(),
-                           address=h.full_address) for h in homes]
-        buf = io.BytesIO()
-        cards.render(todo, layout, buf)
-        return buf.getvalue(), [card.url for card in todo]
     app.config["QR_COMPACT"] = compact
-    # New tokens come from the job's rotation once the app issues them itself.
     job = printjobs.create_job(actor=None, households=homes, layout=layout.key,
-                               rotate=encoding != "today" and supported, scope_label="bench")
+                               rotate=encoding != "today", scope_label="bench")
     db.session.commit()
     pdf = printjobs.run_job(job.id, BASE_URL)
-    urls = [card_url(doorcodes.live_code(h).token, compact, supported) for h in homes]
+    urls = [doorcodes.card_url(BASE_URL, doorcodes.live_code(h).token, compact) for h in homes]
     return pdf, urls
 
 
@@ -171,12 +142,10 @@ def run(encodings: list[str], n: int, layout: cards.Layout, seed: str, quick: bo
                           "RATELIMIT_ENABLED": False})
         with app.app_context():
             flask_migrate.upgrade()
-            supported = compact_supported(app)
             homes = make_households(n)
-            printed = {e: print_cards(app, e, homes, layout, supported) for e in encodings}
+            printed = {e: print_cards(app, e, homes, layout) for e in encodings}
             db.session.remove()
             db.engine.dispose()
-    info["supported"] = supported
     for encoding, (pdf, urls) in printed.items():
         seen: dict = {}
         info[encoding] = seen
@@ -218,10 +187,6 @@ def report(result: dict, encodings: list[str], n: int, layout: cards.Layout, see
     counts, info, plan = result["counts"], result["info"], result["plan"]
     print(f"scan robustness: layout {layout.key} (code {layout.qr:g} mm with its quiet zone), "
           f"N={n} cards per cell, seed {seed}, {seconds:.0f} s")
-    if not info["supported"]:
-        print("WARNING: this app has no QR_COMPACT (issue 18 item 1 not merged): the compact "
-              "cards are a FALLBACK drawn by cards.render from the contract's payload made "
-              "here; its figures are provisional")
     for e in encodings:
         versions = "/".join(sorted(info[e]["versions"]))
         modules = 17 + 4 * int(versions) if versions.isdigit() else 0

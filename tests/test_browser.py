@@ -237,7 +237,7 @@ def test_coordinator_prints_a_grid_and_a_worker_scans_a_card(browser, live_serve
         urls = [r.text for r in zxingcpp.read_barcodes(image)]
     finally:
         doc.close()
-    assert urls == [f"HTTPS://CV.EXAMPLE.ORG/C/{world.h1.code.token}"]  # compact (issue 18)
+    assert urls == [f"https://CV.EXAMPLE.ORG/C/{world.h1.code.token}"]  # compact (issue 18)
 
     door = live_server + urlsplit(urls[0]).path  # the phone opens /C/<TOKEN> here
     phone.goto(door)

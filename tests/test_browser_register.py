@@ -237,7 +237,7 @@ def test_a_street_from_nothing_to_a_scanned_card(app, live_server, new_page, tmp
         text = page.get_textpage().get_text_range()
     finally:
         pdf.close()
-    assert len(set(urls)) == 6 and all(u.startswith("HTTPS://CV.EXAMPLE.ORG/C/") for u in urls)
+    assert len(set(urls)) == 6 and all(u.startswith("https://CV.EXAMPLE.ORG/C/") for u in urls)
     # The card carries the number the neutral door page shows, not the community's own.
     assert "服务热线 12345" in text and HOTLINE.replace(" ", "") not in text.replace(" ", "")
 

@@ -57,7 +57,7 @@ def door_urls(households) -> list[str]:
     db.session.rollback()
     tokens = [live_code(db.session.get(Household, h.id)).token for h in households]
     assert all(re.fullmatch(r"[A-Z2-7]{32}", token) for token in tokens)
-    return sorted(f"HTTPS://CV.EXAMPLE.ORG/C/{token}" for token in tokens)
+    return sorted(f"https://CV.EXAMPLE.ORG/C/{token}" for token in tokens)
 
 
 @pytest.fixture
@@ -269,7 +269,7 @@ def test_cli_prints_a_grid_and_lists_layouts(runner, world, tmp_path):
 
 def test_a_large_batch_is_encoded_on_every_core_and_still_decodes():
     n = cards.PARALLEL_FROM + 20
-    batch = [cards.Card(f"HTTPS://CV.EXAMPLE.ORG/C/{i:032d}", f"{i:08d}", "0531-1",
+    batch = [cards.Card(f"https://CV.EXAMPLE.ORG/C/{i:032d}", f"{i:08d}", "0531-1",
                         "芙蓉街1号院1号楼101室") for i in range(n)]
     layout = cards.get_layout("a4-labels-3x7")
     out = io.BytesIO()

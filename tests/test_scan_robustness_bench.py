@@ -21,13 +21,12 @@ def test_a_quick_run_prints_decode_rates_versions_and_distance_ratios(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     out = run.stdout
     assert "N=2 cards per cell" in out
-    # Today's cards are version 6; the compact ones version 4 (printed by the app, or by the
-    # bench's fallback until the app has QR_COMPACT, which the output then says).
+    # Today's cards are version 6; the compact ones, printed by the app, version 4.
     assert re.search(r"today +version 6 \(41×41\)", out)
     assert re.search(r"compact +version 4 \(33×33\)", out)
     assert re.search(r"e\.g\. https://care\.example\.gov\.cn/c/[A-Za-z0-9_-]{43}\n", out)
-    # (a lower-case scheme is allowed: docs/DECISIONS.md, "Scanners and upper-case URLs")
-    assert re.search(r"e\.g\. (HTTPS|https)://CARE\.EXAMPLE\.GOV\.CN/C/[A-Z2-7]{32}\n", out)
+    # The scheme stays lower case: docs/DECISIONS.md, "Scanners and upper-case URLs".
+    assert re.search(r"e\.g\. https://CARE\.EXAMPLE\.GOV\.CN/C/[A-Z2-7]{32}\n", out)
     assert "decode rate by camera pixels per mm of card" in out
     assert "decode rate by lens blur at 6.5 px/mm" in out
     rows = re.findall(r"^ +(\d\.\d\d) \|(.*)$", out, re.MULTILINE)

@@ -19,6 +19,7 @@ from reportlab import rl_config
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
+from segno import consts
 
 from carevisits.config import PRINTABLES_DIR
 from carevisits.services.fonts import CardFont, card_font
@@ -118,16 +119,29 @@ def unprintable(cards: Iterable[Card], font: CardFont | None = None) -> dict[str
     return problems
 
 
+def _segments(url: str) -> list[tuple[str, int]]:
+    """The URL as QR segments: a lower-case scheme in byte mode and the rest (``://HOST/C/
+    <TOKEN>``) in alphanumeric mode when all of it is in that mode's set; else one segment,
+    alphanumeric if the whole URL allows it, byte mode otherwise."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.isalpha() and ALPHANUMERIC.issuperset(sep + rest):
+        if ALPHANUMERIC.issuperset(scheme):
+            return [(url, consts.MODE_ALPHANUMERIC)]
+        return [(scheme, consts.MODE_BYTE), (sep + rest, consts.MODE_ALPHANUMERIC)]
+    return [(url, consts.MODE_ALPHANUMERIC if ALPHANUMERIC.issuperset(url)
+             else consts.MODE_BYTE)]
+
+
 def qr_mode(url: str) -> str:
-    """``alphanumeric`` when every character of the URL is in that mode's set (an upper-case
+    """``alphanumeric`` when the address after the scheme is in that mode's set (a compact
     door address), else ``byte``."""
-    return "alphanumeric" if ALPHANUMERIC.issuperset(url) else "byte"
+    return "alphanumeric" if _segments(url)[-1][1] == consts.MODE_ALPHANUMERIC else "byte"
 
 
 def make_qr(url: str) -> segno.QRCode:
-    """The card's QR code for ``url``: level Q, the densest mode the URL allows."""
-    return segno.make(url, error=ERROR_LEVEL, mode=qr_mode(url), micro=False,
-                      boost_error=False, mask=MASK)
+    """The card's QR code for ``url``: level Q, the densest modes the URL allows."""
+    return segno.make(_segments(url), error=ERROR_LEVEL, micro=False, boost_error=False,
+                      mask=MASK)
 
 
 def qr_version(url: str) -> int:

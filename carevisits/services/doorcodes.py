@@ -156,13 +156,15 @@ def door_url(base_url: str, token: str) -> str:
 def card_url(base_url: str, token: str, compact: bool) -> str:
     """The address a door card's QR code encodes, and nothing else.
 
-    Compact (CAREVISITS_QR_COMPACT, the default): scheme and host in upper case (both are
-    case-insensitive) and the path ``/C/<TOKEN>``, so that a base URL without a path makes
-    the whole address fit QR's alphanumeric mode (version 4 at level Q instead of 6). A path
-    of the base URL keeps its case: the app behind it is routed by that path. An old card's
+    Compact (CAREVISITS_QR_COMPACT, the default): the host in upper case (it is
+    case-insensitive) and the path ``/C/<TOKEN>``, so that everything after the scheme of a
+    base URL without a path fits QR's alphanumeric mode (version 4 at level Q instead of 6).
+    The scheme stays lower case: Android opens links by a case-sensitive scheme, and camera
+    apps that hand ``HTTPS://`` on as it is open nothing (docs/DECISIONS.md). A path of the
+    base URL keeps its case: the app behind it is routed by that path. An old card's
     base64url token is case-sensitive: it prints as it always did, ``door_url``."""
     scheme, sep, rest = base_url.rstrip("/").partition("://")
     if not compact or not sep or not BASE32_TOKEN.fullmatch(token):
         return door_url(base_url, token)
     host, slash, path = rest.partition("/")
-    return f"{scheme.upper()}{sep}{host.upper()}{slash}{path}/C/{token.upper()}"
+    return f"{scheme.lower()}{sep}{host.upper()}{slash}{path}/C/{token.upper()}"
