@@ -12,6 +12,7 @@ from carevisits.i18n import local_zone
 from carevisits.models import CareLevel, Community, Elder, Grid, GridAssignment, Household, User
 from carevisits.services import coverage_rules, schedule
 from carevisits.services.exports import Month
+from carevisits.services.register_fields import clean
 from carevisits.services.scope import area_options, household_scope
 
 STATUSES = ("active", "paused", "closed", "overdue", "never", "unmet", "all")
@@ -36,7 +37,8 @@ class ElderFilter:
         return cls(area=area if area in area_options(user) else "",
                    care_level=level if level in CareLevel.__members__.values() else "",
                    status=status if status in STATUSES else default_status,
-                   q=args.get("q", "").strip()[:40])
+                   # As a form keeps text: no NUL (PostgreSQL refuses it) or other control.
+                   q=clean(args.get("q", ""), lines=False)[:40])
 
     def as_args(self) -> dict[str, str]:
         """The filter as query-string arguments (for pages and downloads)."""
