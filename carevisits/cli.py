@@ -1,6 +1,5 @@
 """`flask --app wsgi …` commands: thin wrappers over services."""
 
-import hashlib
 import signal
 from datetime import datetime
 from pathlib import Path
@@ -12,11 +11,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from carevisits.cli_apikeys import apikeys_group
+from carevisits.cli_areas import area_clause, grids_named
 from carevisits.cli_devices import devices_group
+from carevisits.cli_register import register_group
 from carevisits.database import write_transaction
 from carevisits.extensions import db
-from carevisits.models import Community, DoorCode, Elder, Grid, Household, Role, Street
-from carevisits.models.base import local_today, utcnow
+from carevisits.models import Community, DoorCode, Grid, Household, Role, Street
+from carevisits.models.base import utcnow
 from carevisits.observability import database_revisions, migration_heads
 from carevisits.scheduler import Scheduler, run_scans, scan_lock
 from carevisits.services import (
@@ -27,8 +28,6 @@ from carevisits.services import (
     doorcodes,
     notify,
     printjobs,
-    register_import,
-    register_sheets,
 )
 
 
@@ -67,7 +66,7 @@ def codes_list(grid_name: str | None):
                   Household.unit, Household.room)
     )
     if grid_name:
-        grids = _grids_named(grid_name)
+        grids = grids_named(grid_name)
         if not grids:
             raise click.BadParameter(f"no grid called {grid_name!r}", param_hint="--grid")
         query = query.where(Household.grid_id.in_(grids))
@@ -75,15 +74,6 @@ def codes_list(grid_name: str | None):
     for household, token in db.session.execute(query):
         click.echo(f"{household.number}\t{household.full_address}\t"
                    f"{doorcodes.door_url(base, token)}")
-
-
-def _grids_named(name: str) -> list[int]:
-    """Grid ids matching 'grid' or 'community grid'."""
-    community, _, grid = name.strip().rpartition(" ")
-    query = select(Grid.id).join(Community).where(Grid.name == grid)
-    if community:
-        query = query.where(Community.name == community.strip())
-    return list(db.session.scalars(query))
 
 
 users = AppGroup("users", help="Accounts.")
@@ -139,7 +129,7 @@ def cards_print(street, community, grid_name, building, layout, rotate, output):
     if len(chosen) != 1:
         raise click.UsageError("Give exactly one of --street, --community, --grid, --building.")
     query = printjobs.print_order(select(Household))
-    query = query.where(_area_clause(street, community, grid_name, building))
+    query = query.where(area_clause(street, community, grid_name, building))
     with write_transaction():
         households = list(db.session.scalars(query))
         try:
@@ -156,20 +146,6 @@ def cards_print(street, community, grid_name, building, layout, rotate, output):
         out.write(pdf)
     click.echo(f"{job.total} cards in {output} ({len(pdf) // 1024} KB), print job {job.id}"
                + (" — the old cards of these households no longer work." if rotate else ""))
-
-
-def _area_clause(street, community, grid_name, building):
-    if street:
-        return Grid.community_id.in_(select(Community.id).join(Street)
-                                     .where(Street.name == street))
-    if community:
-        return Community.name == community
-    if grid_name:
-        grids = _grids_named(grid_name)
-        if not grids:
-            raise click.BadParameter(f"no grid called {grid_name!r}", param_hint="--grid")
-        return Household.grid_id.in_(grids)
-    return Household.address + Household.building + "号楼" == building
 
 
 alerts_group = AppGroup("alerts", help="Alerts and their notifications.")
@@ -236,97 +212,6 @@ def _parse_time(value: str | None) -> datetime:
                                  param_hint="--at") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(
         current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-
-
-register_group = AppGroup("register", help="The street's register (台账): import, export.")
-
-
-@register_group.command("template")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
-def register_template(output: str):
-    """Write the import template (XLSX: headers, an example row, the allowed values)."""
-    Path(output).write_bytes(register_sheets.template_bytes())
-    click.echo(f"Template written to {output}.")
-
-
-@register_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--street", help="The street to import into (needed when there are several).")
-@click.option("--dry-run", is_flag=True, help="Check and count only; change nothing.")
-@click.option("--errors", "errors_out", type=click.Path(dir_okay=False, writable=True),
-              help="Write the rows with errors to this XLSX, to fix and import again.")
-@click.pass_context
-def register_import_command(ctx, file: str, street: str | None, dry_run: bool,
-                            errors_out: str | None):
-    """Import a register file; exit 1 when rows have errors (nothing applied), 2 when the
-    file cannot be read."""
-    data = Path(file).read_bytes()
-    area = register_import.Area(_one_street(street))
-    with write_transaction():
-        try:
-            plan = register_import.preview(data, Path(file).name,
-                                           hashlib.sha256(data).hexdigest(), area, local_today())
-        except register_sheets.SheetError as err:
-            click.echo(f"Cannot read {file}: {err}", err=True)
-            ctx.exit(2)
-        _report(plan)
-        if not plan.ok:
-            if errors_out:
-                Path(errors_out).write_bytes(register_sheets.error_file(plan.header,
-                                                                        plan.error_rows))
-                click.echo(f"Rows with errors written to {errors_out}.")
-            db.session.rollback()
-            ctx.exit(1)
-        if dry_run:
-            db.session.rollback()
-            click.echo("Dry run: nothing changed.")
-            return
-        register_import.apply(plan, actor=None, today=local_today())
-        db.session.commit()
-    click.echo("Imported.")
-
-
-def _one_street(name: str | None) -> Street:
-    streets = list(db.session.scalars(select(Street).where(Street.name == name) if name
-                                      else select(Street).limit(2)))
-    if len(streets) != 1:
-        raise click.UsageError(f"no street called {name!r}" if name else
-                               "give --street: there are several streets (or none)")
-    return streets[0]
-
-
-def _report(plan) -> None:
-    c = plan.counts
-    click.echo(f"Households: {c['households_create']} new, {c['households_update']} changed, "
-               f"{c['households_unchanged']} unchanged. Elders: {c['elders_create']} new, "
-               f"{c['elders_update']} changed, {c['elders_close']} closed, "
-               f"{c['elders_unchanged']} unchanged.")
-    if plan.unknown:
-        click.echo("Columns ignored: " + ", ".join(plan.unknown))
-    for warning in plan.warnings:
-        click.echo(f"Warning: {warning}")
-    for e in plan.errors:
-        click.echo(f"Row {e.line}, {e.column} {e.value!r}: {e.message}", err=True)
-
-
-@register_group.command("export")
-@click.option("--street", help="Every household of this street.")
-@click.option("--community", help="Every household of this community.")
-@click.option("--grid", "grid_name", help="Every household of this grid ('community grid').")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
-              help="FILE.xlsx or FILE.csv")
-def register_export(street, community, grid_name, output: str):
-    """Export the register (one row per elder) in the template's columns."""
-    if sum(bool(o) for o in (street, community, grid_name)) > 1:
-        raise click.UsageError("Give at most one of --street, --community, --grid.")
-    query = (select(Elder.id).join(Household).join(Grid, Household.grid_id == Grid.id)
-             .join(Community))
-    if street or community or grid_name:
-        query = query.where(_area_clause(street, community, grid_name, None))
-    rows = register_sheets.export_rows(query)
-    fmt = "csv" if output.lower().endswith(".csv") else "xlsx"
-    Path(output).write_bytes(register_sheets.export_bytes(rows, fmt))
-    click.echo(f"{len(rows)} elders written to {output}.")
 
 
 @click.command("backup")

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, and_, or_
+from sqlalchemy import JSON, Date, ForeignKey, String, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from carevisits.extensions import db
@@ -21,6 +21,9 @@ class Street(db.Model):
     # Hours without use of water, power or the door that raise a no-activity alert (Shanghai
     # and Shenzhen alert after 12 hours under 0.01 m³); a household may set its own.
     silence_hours: Mapped[int] = mapped_column(default=12, server_default="12")
+    # The register import's mapping as last chosen (register_mapping: file headers → fields,
+    # file words → allowed words), offered with the street's next file.
+    import_mapping: Mapped[dict | None] = mapped_column(JSON)
 
     communities: Mapped[list["Community"]] = relationship(
         back_populates="street", order_by="Community.name"

@@ -1,6 +1,7 @@
-"""Register spreadsheets for coordinators: the template, upload → preview → apply, the error
-file, and exports of their area. An upload is kept under instance/imports, keyed by its
-SHA-256 and the uploader's id; the preview form carries only the hash."""
+"""Register spreadsheets for coordinators: the template, upload → preview (with the mapping of
+columns and values) → apply, the error file, and exports of their area. An upload is kept
+under instance/imports, keyed by its SHA-256 and the uploader's id, beside its details (file
+name, street, mapping); the preview's forms carry only the hash."""
 
 import hashlib
 import json
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
-from wtforms import HiddenField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import InputRequired, Regexp
 
 from carevisits.access import coordinator_required
@@ -22,8 +23,14 @@ from carevisits.models import Elder, Role, Street
 from carevisits.models.base import local_today, utcnow
 from carevisits.register.blueprint import bp
 from carevisits.responses import download
-from carevisits.services import register_import, register_sheets
+from carevisits.services import (
+    register_import,
+    register_listing,
+    register_mapping,
+    register_sheets,
+)
 from carevisits.services.elder_list import ElderFilter, register_query
+from carevisits.services.register_plan import Choices
 
 MAX_UPLOAD = 20 * 1024 * 1024
 SHA = r"^[0-9a-f]{64}$"
@@ -38,9 +45,23 @@ class UploadForm(TextForm):
 
 
 class ApplyForm(TextForm):
-    """Apply the previewed upload, named by its hash."""
+    """Apply the previewed upload, named by its hash: all of it, or only its valid rows;
+    held-back changes (reopenings, values newer in the app) by the ones ticked."""
 
     sha = HiddenField(validators=[InputRequired(), Regexp(SHA)])
+    skip_invalid = BooleanField(_l("Import the valid rows now; download the others to fix"))
+
+
+class MappingForm(TextForm):
+    """The columns' and values' mapping chosen on the preview (fields read by name:
+    register_mapping.from_form)."""
+
+
+PAGE = 50  # records listed per page of the preview
+ACTION_LABELS = {"elder_create": _l("New elder"), "elder_update": _l("Elder changed"),
+                 "elder_close": _l("Record closed"), "elder_reopen": _l("Record reopened"),
+                 "household_create": _l("New household"),
+                 "household_update": _l("Household changed")}
 
 
 def _upload_form() -> UploadForm:
@@ -61,27 +82,36 @@ def _stored(sha: str) -> Path:
 
 
 def _load(sha: str) -> tuple[bytes, dict]:
-    """The stored upload and its details (file name, street); 404 if there is none."""
+    """The stored upload and its details (file name, street, mapping); 404 if none."""
+    if not re.match(SHA, sha):
+        abort(404)
     path = _stored(sha)
     if not path.exists():
         abort(404)
     return path.read_bytes(), json.loads(path.with_suffix(".json").read_text("utf-8"))
 
 
+def _keep_meta(sha: str, meta: dict) -> None:
+    _stored(sha).with_suffix(".json").write_text(json.dumps(meta, ensure_ascii=False), "utf-8")
+
+
 def _preview(sha: str) -> register_import.Plan:
-    """Plan the stored upload again, in the user's area."""
+    """Plan the stored upload again, in the user's area, with its mapping."""
     data, meta = _load(sha)
     street = db.session.get(Street, meta["street_id"])
     area = register_import.area_for(current_user, street)
     if area is None or area.street.id != meta["street_id"]:
         abort(404)
-    return register_import.preview(data, meta["filename"], sha, area, local_today())
+    mapping = register_mapping.saved(street)
+    if meta.get("mapping"):
+        mapping = mapping.merged(register_mapping.Mapping.from_json(meta["mapping"]))
+    return register_import.preview(data, meta["filename"], sha, area, local_today(), mapping)
 
 
 @bp.route("/import", methods=["GET", "POST"])
 @coordinator_required
 def import_page():
-    """Upload a register file; a valid upload shows its preview."""
+    """Upload a register file; a readable upload shows its preview."""
     form = _upload_form()
     if form.validate_on_submit():
         data = form.file.data.read(MAX_UPLOAD + 1)
@@ -92,8 +122,8 @@ def import_page():
         else:
             sha = hashlib.sha256(data).hexdigest()
             _stored(sha).write_bytes(data)
-            _stored(sha).with_suffix(".json").write_text(json.dumps(
-                {"filename": form.file.data.filename or "upload", "street_id": street.id}))
+            _keep_meta(sha, {"filename": form.file.data.filename or "upload",
+                             "street_id": street.id})
             try:
                 return _render_preview(_preview(sha))
             except register_sheets.SheetError as err:
@@ -102,39 +132,81 @@ def import_page():
         422 if form.is_submitted() else 200)
 
 
-def _render_preview(plan: register_import.Plan, status: int = 200):
-    return render_template("register/preview.html", plan=plan,
-                           form=ApplyForm(sha=plan.sha256)), status
+@bp.get("/import/<sha>")
+@coordinator_required
+def import_preview(sha: str):
+    """The preview of a stored upload: ?action= lists one kind of change, ?page= pages."""
+    return _render_preview(_preview(sha))
+
+
+def _render_preview(plan: register_import.Plan, status: int = 200, form=None):
+    action = request.args.get("action", "")
+    entries = [e for e in plan.listing.entries if not action or e.action == action]
+    page = request.args.get("page", 1, type=int) or 1
+    return render_template(
+        "register/preview.html", plan=plan, action=action, page=page, pages=max(
+            1, -(-len(entries) // PAGE)), entries=entries[(page - 1) * PAGE:page * PAGE],
+        form=form or ApplyForm(sha=plan.sha256), mapping_form=MappingForm(),
+        targets=register_mapping.targets(), allowed=register_mapping.allowed_words,
+        col_header=register_mapping.header_of, word=register_listing.word,
+        column_of=register_listing.column_of, ACTION_LABELS=ACTION_LABELS), status
+
+
+@bp.post("/import/<sha>/mapping")
+@coordinator_required
+def import_mapping(sha: str):
+    """Preview the upload again with the columns and values mapped as chosen; the
+    choices are kept for the street's next file."""
+    _data, meta = _load(sha)
+    form = MappingForm()
+    if not form.validate_on_submit():
+        abort(400)
+    plan = _preview(sha)
+    try:
+        mapping = register_mapping.from_form(plan.header, request.form)
+    except register_mapping.MappingError as err:
+        flash(str(err), "error")
+        return _render_preview(plan, 422)
+    meta["mapping"] = mapping.as_json()
+    _keep_meta(sha, meta)
+    register_mapping.save(db.session.get(Street, meta["street_id"]), mapping, current_user)
+    db.session.commit()
+    return redirect(url_for("register.import_preview", sha=sha))
 
 
 @bp.post("/import/apply")
 @coordinator_required
 def apply_import():
-    """Apply a previewed upload, all or nothing (checked again first)."""
+    """Apply a previewed upload, all or nothing or its valid rows (checked again first);
+    held-back changes only where ticked."""
     form = ApplyForm()
     if not form.validate_on_submit():
         abort(400)
     plan = _preview(form.sha.data)
-    if not plan.ok:
+    if not plan.ok and not (form.skip_invalid.data and plan.has_name):
         flash(_l("The file has row errors; nothing was imported."), "error")
-        return _render_preview(plan, 422)
-    register_import.apply(plan, current_user, local_today())
+        return _render_preview(plan, 422, form)
+    choices = Choices(reopen=set(request.form.getlist("reopen")),
+                      overwrite=set(request.form.getlist("overwrite")))
+    done = register_import.apply(plan, current_user, local_today(),
+                                 skip_invalid=form.skip_invalid.data, choices=choices)
     db.session.commit()
-    c = plan.counts
-    flash(_l("Imported: %(h)s new households, %(e)s new elders, %(u)s changed, %(x)s closed.",
-             h=c["households_create"], e=c["elders_create"],
-             u=c["elders_update"] + c["households_update"], x=c["elders_close"]), "success")
+    flash(_l("Imported: %(h)s new households, %(e)s new elders, %(u)s changed, %(x)s closed, "
+             "%(r)s reopened; %(k)s rows with errors not imported.",
+             h=done["households_create"], e=done["elders_create"],
+             u=done["elders_update"] + done["households_update"], x=done["elders_close"],
+             r=done["elders_reopen"], k=plan.error_lines if form.skip_invalid.data else 0),
+          "success")
     return redirect(url_for("register.import_page"))
 
 
 @bp.get("/import/errors/<sha>")
 @coordinator_required
 def import_errors(sha: str):
-    """The rows with errors of a stored upload, with an error column, as XLSX."""
-    if not re.match(SHA, sha):
-        abort(404)
+    """The rows with errors of a stored upload, with an error column, and the warnings of
+    the rows imported, as XLSX."""
     plan = _preview(sha)
-    body = register_sheets.error_file(plan.header, plan.error_rows)
+    body = register_sheets.error_file(plan.header, plan.error_rows, plan.row_warnings)
     return download(body, "台账错误行.xlsx")
 
 

@@ -146,10 +146,11 @@ def move_elder(elder: Elder, household: Household, *, actor: User | None) -> Non
 
 
 def close_elder(elder: Elder, *, reason: ClosedReason, on: date, actor: User | None,
-                today: date) -> list[Alert]:
+                today: date, via: str | None = None) -> list[Alert]:
     """Close the record (death, a move, a care home, no longer needed): the elder leaves
     rounds, scans and door forms; open alerts are resolved with the reason; history stays.
-    Returns the alerts resolved."""
+    ``via``: what made the change when not the app's forms (an import). Returns the alerts
+    resolved."""
     if not elder.active:
         raise ElderError(_l("This record is closed already."))
     if on > today:
@@ -165,12 +166,14 @@ def close_elder(elder: Elder, *, reason: ClosedReason, on: date, actor: User | N
     audit.record(actor, "elder.close", "elder", elder.id,
                  resolved_alerts=[a.id for a in open_alerts],
                  changes={"closed_reason": [None, reason.value],
-                          "closed_on": [None, on.isoformat()]})
+                          "closed_on": [None, on.isoformat()]}, **_via(via))
     return open_alerts
 
 
-def reopen_elder(elder: Elder, *, actor: User | None, now: datetime | None = None) -> None:
-    """Bring a closed record back: on the round again, due a visit now (any pause ended)."""
+def reopen_elder(elder: Elder, *, actor: User | None, now: datetime | None = None,
+                 via: str | None = None) -> None:
+    """Bring a closed record back: on the round again, due a visit now (any pause ended);
+    ``via`` as for close_elder."""
     if elder.active:
         raise ElderError(_l("This record is not closed."))
     if elder.household.closed_at is not None:
@@ -182,7 +185,12 @@ def reopen_elder(elder: Elder, *, actor: User | None, now: datetime | None = Non
     schedule.refresh([elder])  # the street's grace period for the elder's care level
     schedule.end_pause(elder, now or utcnow())  # and due from now, not from the last visit
     db.session.flush()
-    audit.record(actor, "elder.reopen", "elder", elder.id, changes=changes)
+    audit.record(actor, "elder.reopen", "elder", elder.id, changes=changes, **_via(via))
+
+
+def _via(via: str | None) -> dict:
+    """The audit detail of a change not made in the app's forms."""
+    return {"via": via} if via else {}
 
 
 def record_view(actor: User, elder: Elder) -> None:

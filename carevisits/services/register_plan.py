@@ -2,9 +2,13 @@
 same person twice, two rows that disagree about one household) and against the stored
 register (which elder it is, what differs). The planner keeps one small key per household and
 per person of the file, never the rows: what a row changes goes to a writer as it comes (the
-apply), or is only counted (the preview)."""
+apply), or is counted and listed (the preview, register_listing).
+
+No silent undo: reopening a closed elder, and overwriting a value changed in the app after
+the file was exported (Register.app_changes), are held back unless chosen (Choices)."""
 
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple, Protocol
 
@@ -23,7 +27,34 @@ from carevisits.services.register_rows import (
 
 # What a plan counts (all present, zero or not, in the preview and the audit event).
 COUNTS = ("households_create", "households_update", "households_unchanged", "elders_create",
-          "elders_update", "elders_close", "elders_unchanged", "devices_add")
+          "elders_update", "elders_close", "elders_reopen", "elders_unchanged", "held",
+          "devices_add")
+
+
+@dataclass
+class Choices:
+    """What the importer chose to apply of what is held back: True for all, or the keys of
+    the conflicts (e123: elder 123, h45: household 45)."""
+
+    reopen: bool | set[str] = False
+    overwrite: bool | set[str] = False
+
+    def allows(self, kind: str, key: str) -> bool:
+        """Whether a held change of this kind and record is chosen."""
+        chosen = self.reopen if kind == "reopen" else self.overwrite
+        return chosen is True or (isinstance(chosen, set) and key in chosen)
+
+
+@dataclass
+class Conflict:
+    """A change held back: a reopening, or values changed in the app after the export."""
+
+    kind: str  # reopen | newer
+    key: str  # e123 / h45
+    line: int
+    label: str  # the elder's name, or the household's address
+    changes: dict = field(default_factory=dict)  # field → (old, new)
+    since: dict = field(default_factory=dict)  # field → when it was changed in the app
 
 
 class Writer(Protocol):
@@ -34,6 +65,13 @@ class Writer(Protocol):
     def new_elder(self, household, values: dict) -> None: ...
     def new_device(self, household, kind, code: str) -> None: ...
     def change_elder(self, elder_id: int, changes: dict) -> None: ...
+
+
+class Listing(Protocol):
+    """Where the preview lists what each row would do (register_listing.Listing)."""
+
+    def add(self, action: str, line: int, record: str, values: dict, old: dict | None) -> None:
+        ...
 
 
 class Seen(NamedTuple):
@@ -48,10 +86,13 @@ class Planner:
     """Checks rows against each other and against the stored register; counts the changes
     and hands them to the writer, if any."""
 
-    def __init__(self, register: Register, today: date, writer: Writer | None = None):
+    def __init__(self, register: Register, today: date, writer: Writer | None = None,
+                 choices: Choices | None = None, listing: Listing | None = None):
         self.register, self.today, self.writer = register, today, writer
+        self.choices, self.listing = choices or Choices(), listing
         self.counts: Counter = Counter(dict.fromkeys(COUNTS, 0))
         self.warnings: list[str] = []
+        self.conflicts: list[Conflict] = []
         self.households: dict[object, Seen] = {}  # household id, or address key of a new one
         self.addresses: dict[tuple, object] = {}  # address key → household id or key
         self.people: dict[tuple, int] = {}  # (household, name, birth year) → row
@@ -78,11 +119,11 @@ class Planner:
             key = address_key(household)
             self.households[ref] = Seen(household["grid_id"], key, check.line)
             self.addresses[key] = ref
-            self.plan_household(ref, household)
+            self.plan_household(check, ref, household)
         if existing is None:
             self.new_elder(check, ref, elder)
         else:
-            self.change_elder(existing, elder)
+            self.change_elder(check, existing, elder)
         self.plan_devices(check, ref, elder["devices"])
 
     def devices_free(self, check: RowCheck, ref, devices: list) -> bool:
@@ -154,25 +195,30 @@ class Planner:
             return False
         return True
 
-    def plan_household(self, ref, household: dict) -> None:
+    def plan_household(self, check: RowCheck, ref, household: dict) -> None:
         """Plan a household at its first row: new, or the differences from the stored one."""
         values = {k: household[k] for k in HOUSEHOLD_FIELDS}
         if not isinstance(ref, int):
             self.counts["households_create"] += 1
+            self.list("household_create", check.line, format_address(*ref), values)
             if self.writer:
                 self.writer.new_household(ref, values)
             return
         stored = self.register.households_by_id[ref]
         changes = {k: v for k, v in values.items() if v != stored[k]}
+        changes = self.newer(check, f"h{ref}", describe(stored), stored, changes)
         self.counts["households_update" if changes else "households_unchanged"] += 1
-        if changes and self.writer:
-            self.writer.change_household(ref, changes)
+        if changes:
+            self.list("household_update", check.line, describe(stored), changes, stored)
+            if self.writer:
+                self.writer.change_household(ref, changes)
 
     def new_elder(self, check: RowCheck, ref, elder: dict) -> None:
         """Plan a new elder (warn of a namesake elsewhere in the street)."""
         self.counts["elders_create"] += 1
+        values = {k: v for k, v in elder.items() if k in ELDER_FIELDS and v is not KEEP}
+        self.list("elder_create", check.line, elder["name"], values)
         if self.writer:
-            values = {k: v for k, v in elder.items() if k in ELDER_FIELDS and v is not KEEP}
             self.writer.new_elder(ref, {"name": elder["name"], **values})
         for other in self.register.active.get((elder["name"], elder["birth_year"]), []):
             if other["household_id"] != ref:
@@ -182,25 +228,60 @@ class Planner:
                     "household %(home)s", line=check.line, name=elder["name"],
                     year=elder["birth_year"], home=home)))
 
-    def change_elder(self, existing: dict, elder: dict) -> None:
-        """Plan the differences between a stored elder and the row."""
+    def change_elder(self, check: RowCheck, existing: dict, elder: dict) -> None:
+        """Plan the differences between a stored elder and the row; a reopening and values
+        changed in the app since the export are held back unless chosen."""
         changes = {}
         for name in ELDER_FIELDS:
             value = elder[name]
             if value is KEEP:
                 continue
             if name == "emergency_contacts":
-                stored = existing[name] or []
-                if [_contact(c) for c in stored[:2]] == value:
+                stored = existing[name] or []  # contacts beyond the file's are kept
+                if [_contact(c) for c in stored[:len(value)]] == [_contact(c) for c in value]:
                     continue
-                value = value + stored[2:]
+                value = value + stored[len(value):]
             if value != existing[name]:
                 changes[name] = value
         closing = self.lifecycle(existing, elder, changes)
+        key = f"e{existing['id']}"
+        reopening = "closed_reason" in changes and changes["closed_reason"] is None
+        if reopening and not self.choices.allows("reopen", key):
+            self.hold("reopen", check, key, existing["name"], existing, changes, {})
+            return
+        changes = self.newer(check, key, existing["name"], existing, changes)
         if changes and self.writer:
             self.writer.change_elder(existing["id"], changes)
-        kind = "close" if closing else "update" if changes else "unchanged"
+        kind = ("reopen" if reopening else "close" if closing else "update" if changes
+                else "unchanged")
         self.counts[f"elders_{kind}"] += 1
+        if changes:
+            self.list(f"elder_{kind}", check.line, existing["name"], changes, existing)
+
+    def newer(self, check: RowCheck, key: str, label: str, stored: dict,
+              changes: dict) -> dict:
+        """The changes without those of values changed in the app after the file was
+        exported (held back, unless chosen)."""
+        since = self.register.app_changes.get(key, {})
+        held = {f: v for f, v in changes.items() if f in since}
+        if not held or self.choices.allows("newer", key):
+            return changes
+        self.hold("newer", check, key, label, stored, held, since)
+        return {f: v for f, v in changes.items() if f not in held}
+
+    def hold(self, kind: str, check: RowCheck, key: str, label: str, stored: dict,
+             changes: dict, since: dict) -> None:
+        """Keep a conflict for the preview, its changes not applied."""
+        self.counts["held"] += 1
+        self.conflicts.append(Conflict(
+            kind, key, check.line, label, {f: (stored.get(f), v) for f, v in changes.items()},
+            {f: since[f] for f in changes if f in since}))
+
+    def list(self, action: str, line: int, record: str | None, values: dict,
+             old: dict | None = None) -> None:
+        """Tell the listing, if any, what a row does."""
+        if self.listing is not None:
+            self.listing.add(action, line, record or "", values, old)
 
     def lifecycle(self, existing: dict, elder: dict, changes: dict) -> bool:
         """Add a reopening, closing or new closing date to ``changes``; True when it closes."""
@@ -217,5 +298,5 @@ class Planner:
 
 
 def _contact(contact: dict) -> dict:
-    """A stored contact as the row's columns give one."""
+    """A contact as the row's columns give one."""
     return {k: str(contact.get(k) or "") for k in ("name", "relation", "phone")}

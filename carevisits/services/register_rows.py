@@ -6,22 +6,24 @@ address (address, building, unit, room) anywhere in the street — a known addre
 grid of the importer's area is a move. A blank cell, or a column the file lacks, leaves the
 stored value as it is (a new elder gets the defaults: 独居, 一般)."""
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from carevisits.extensions import db
-from carevisits.models import Community, Device, Elder, Grid, Household
+from carevisits.models import AuditEvent, Community, Device, Elder, Grid, Household
 from carevisits.models.household import format_address
 from carevisits.services import register_fields as fields
 from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
-from carevisits.services.register_sheets import COLUMNS, split_address
+from carevisits.services.register_mapping import COLUMNS, LIST_KEYS
+from carevisits.services.register_sheets import split_address
 
-ELDER_FIELDS = ("gender", "birth_year", "phone", "living_situation", "care_level",
-                "health_notes", "tags", "emergency_contacts")
+ELDER_FIELDS = ("gender", "birth_year", "phone", "other_phones", "living_situation",
+                "care_level", "health_notes", "notes", "tags", "emergency_contacts")
 HOUSEHOLD_FIELDS = ("grid_id", "address", "building", "unit", "room")
 KEEP = object()  # the cell was blank: the stored value stays
 
@@ -39,7 +41,8 @@ class RowError:
 class Register:
     """The street as it is stored, loaded once with a few set-based queries."""
 
-    def __init__(self, street_id: int, community_ids: set[int] | None):
+    def __init__(self, street_id: int, community_ids: set[int] | None,
+                 exported_at: datetime | None = None):
         self.allowed = community_ids
         self.communities = {c.name: c.id for c in db.session.scalars(
             select(Community).where(Community.street_id == street_id))}
@@ -75,10 +78,17 @@ class Register:
             if elder["closed_reason"] is None:
                 self.active[(elder["name"], elder["birth_year"])].append(elder)
         self.households_by_id = {h["id"]: h for h in self.by_number.values()}
+        self.app_changes = app_changes(list(self.grid_community), exported_at)
         # The street's devices registered now: code → household id.
         self.devices: dict[str, int | None] = {code: household_id for code, household_id in (
             db.session.execute(select(Device.code, Device.household_id).join(Household).where(
                 Device.removed_at.is_(None), Household.grid_id.in_(self.grid_community))))}
+
+    def grid_names(self) -> dict[int, str]:
+        """Grid id → 社区 网格, as the preview names a household's grid."""
+        community_names = {cid: name for name, cid in self.communities.items()}
+        return {gid: f"{community_names.get(cid, '')} {name}"
+                for (cid, name), gid in self.grids.items()}
 
     def device_owner(self, code: str) -> int | None:
         """The household a device id is registered to now (0: one outside the street)."""
@@ -91,6 +101,34 @@ class Register:
     def in_area(self, community_id: int) -> bool:
         """Whether the importer may write to this community."""
         return self.allowed is None or community_id in self.allowed
+
+
+# Changes made in the app, by the audit event that records them: an import must not undo one
+# made after its file was exported without saying so.
+APP_EDITS = ("elder.update", "elder.close", "elder.reopen", "household.update",
+             "household.move")
+
+
+def app_changes(grid_ids, since: datetime | None) -> dict[str, dict[str, datetime]]:
+    """The fields of the street's elders and households changed in the app (not by an
+    import) after ``since`` (ever, when None: a file that does not say when it was
+    exported is taken to be old): "e12"/"h3" → field → when last changed."""
+    households = select(Household.id).where(Household.grid_id.in_(grid_ids))
+    subject = or_(
+        and_(AuditEvent.subject_type == "household", AuditEvent.subject_id.in_(households)),
+        and_(AuditEvent.subject_type == "elder", AuditEvent.subject_id.in_(
+            select(Elder.id).where(Elder.household_id.in_(households)))))
+    query = select(AuditEvent.subject_type, AuditEvent.subject_id, AuditEvent.details,
+                   AuditEvent.at).where(AuditEvent.action.in_(APP_EDITS), subject)
+    if since is not None:
+        query = query.where(AuditEvent.at > since)
+    found: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for kind, subject_id, details, at in db.session.execute(query.order_by(AuditEvent.at)):
+        if (details or {}).get("via") == "import":
+            continue
+        for name in (details or {}).get("changes") or {}:
+            found[f"{kind[0]}{subject_id}"]["grid_id" if name == "grid" else name] = at
+    return dict(found)
 
 
 def address_key(values: dict) -> tuple[str, str, str, str]:
@@ -110,8 +148,9 @@ class RowCheck:
                  names: dict[str, str]):
         self.line, self.values, self.register, self.today = line, values, register, today
         self.names = names  # column key → the header the file gives it
-        self.age_column = names.get("birth") == "年龄"
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what was imported, but not all of it
+        self.unknown: list[tuple[str, str]] = []  # (list field, word) not in its list
 
     def header(self, key: str) -> str:
         """The column's header as the file writes it (the template's when it has none)."""
@@ -122,6 +161,12 @@ class RowCheck:
         self.errors.append(RowError(self.line, self.header(key), self.values.get(key, ""),
                                     message))
 
+    def warn(self, key: str, message, value: str | None = None) -> None:
+        """Note a warning in the column ``key``: the row is imported, not all of this cell."""
+        self.warnings.append(RowError(self.line, self.header(key),
+                                      self.values.get(key, "") if value is None else value,
+                                      message))
+
     def cell(self, key: str, parse, blank=KEEP):
         """A parsed cell, ``blank`` when it is empty or absent, None after an error."""
         text = self.values.get(key, "")
@@ -131,6 +176,8 @@ class RowCheck:
             return parse(text)
         except fields.FieldError as err:
             self.errors.append(RowError(self.line, self.header(key), text, err.args[0]))
+            if key in LIST_KEYS:
+                self.unknown.append((key, text))
             return None
 
     def household(self) -> dict | None:
@@ -211,34 +258,113 @@ class RowCheck:
         name = self.cell("name", fields.name, blank="")
         if name == "":
             self.error("name", _l("Name missing"))
-        is_age = self.age_column
         values = {
             "name": name,
             "gender": self.cell("gender", fields.gender),
-            "birth_year": self.cell("birth", lambda t: fields.birth_year(t, self.today,
-                                                                       is_age=is_age)),
-            "phone": self.cell("phone", fields.phone),
+            "birth_year": self.birth_year(),
+            **self.phones(),
             "living_situation": self.cell("living", fields.living),
             "care_level": self.cell("care", fields.care_level),
             "health_notes": self.cell("health", str),
+            "notes": self.cell("notes", str),
             "tags": self.cell("tags", fields.tags),
             "status": self.cell("status", fields.status),
             "closed_on": self.cell("closed_on", lambda t: fields.closed_on(t, self.today)),
             "emergency_contacts": self.contacts(),
             "devices": self.cell("devices", fields.devices, blank=[]),
         }
+        self.id_card(values)
         return values
 
+    def birth_year(self):
+        """出生年份 (or a date), else 年龄 — used only when no birth date is given."""
+        year = self.cell("birth", lambda t: fields.birth_year(t, self.today))
+        if year is KEEP:
+            year = self.cell("age", lambda t: fields.birth_year(t, self.today, is_age=True))
+        return year
+
+    def id_card(self, values: dict) -> None:
+        """身份证号 gives the birth year and gender when the row has none (it is never
+        kept); one that disagrees with them, or cannot be read, is a warning."""
+        text = self.values.get("id_card", "")
+        if not text:
+            return
+        masked = mask_id(text)
+        try:
+            born, gender = fields.id_card(text)
+        except fields.FieldError as err:
+            return self.warn("id_card", _l("%(problem)s: not used", problem=err.args[0]),
+                             masked)
+        for key, column, value in (("birth_year", "birth", born.year), ("gender", "gender",
+                                                                          gender)):
+            if values[key] is KEEP:
+                values[key] = value
+            elif values[key] is not None and values[key] != value:
+                self.warn(column, _l("The ID number says %(value)s: kept what the column "
+                                     "says", value=value))
+
+    def phones(self) -> dict:
+        """联系电话 and further numbers: the first mobile is the phone, every other number
+        is kept as a further number; what is not a number is a warning (an error when the
+        cell holds no number at all)."""
+        numbers: list[str] = []
+        given = [k for k in ("phone", "other_phones") if self.values.get(k)]
+        for key in given:
+            found, unread = fields.phones(self.values[key])
+            if not found:
+                self.error(key, _l("Neither a mobile number nor a landline"))
+            for part in unread if found else ():
+                self.warn(key, _l("Not a phone number, not kept: %(part)s", part=part))
+            numbers += found
+        if not numbers:
+            return {"phone": KEEP, "other_phones": KEEP}
+        phone, others = fields.main_phone(list(dict.fromkeys(numbers)))
+        keep_others = others or "other_phones" in self.names
+        return {"phone": phone, "other_phones": others if keep_others else KEEP}
+
     def contacts(self):
-        """Up to two emergency contacts from their columns; KEEP when all are blank."""
-        found = []
+        """Emergency contacts from a 紧急联系人及电话 cell and from the contact columns (a
+        name cell may hold the whole contact: 女儿 王芳 139…); KEEP when all are blank. A
+        contact without a phone is a warning."""
+        found: list[dict] = []
+        if self.values.get("contacts"):
+            found += self.parse_contacts("contacts", self.values["contacts"])
         for n in ("1", "2"):
-            name = self.cell(f"c{n}_name", fields.name, blank="")
+            name = self.values.get(f"c{n}_name", "")
             relation = self.values.get(f"c{n}_relation", "")
-            phone = self.cell(f"c{n}_phone", fields.phone, blank="")
-            if name or relation or phone:
-                found.append({"name": name or "", "relation": relation, "phone": phone or ""})
+            phones = self.cell(f"c{n}_phone", fields.phones, blank=([], []))
+            numbers, unread = phones if phones is not None else ([], [])
+            for part in unread:
+                self.warn(f"c{n}_phone", _l("Not a phone number, not kept: %(part)s",
+                                            part=part))
+            people = self.parse_contacts(f"c{n}_name", name) if name else []
+            if not people and (relation or numbers):
+                people = [{"name": "", "relation": "", "phone": ""}]
+            for person in people[:1]:
+                person["relation"] = person["relation"] or relation
+                person["phone"] = person["phone"] or (numbers[0] if numbers else "")
+            found += people
+        for person in found:
+            if not person["phone"]:
+                self.warn("contacts" if "contacts" in self.names else "c1_name",
+                          _l("Contact %(name)s has no phone number", name=person["name"]
+                             or person["relation"]))
         return found or KEEP
+
+    def parse_contacts(self, key: str, text: str) -> list[dict]:
+        """The contacts of one cell, its unread parts as warnings."""
+        people, unread = fields.contacts(text)
+        for part in unread:
+            self.warn(key, _l("Not understood, not kept: %(part)s", part=part))
+        return [{"name": p.get("name", ""), "relation": p.get("relation", ""),
+                 "phone": p.get("phone", "")} for p in people]
+
+
+def mask_id(text: str) -> str:
+    """An ID number as the preview may show it: the first 4 and last 2 characters."""
+    compact = re.sub(r"\s+", "", text)
+    return compact[:4] + "*" * max(len(compact) - 6, 0) + compact[-2:] if len(compact) > 6 \
+        else "*" * len(compact)
 
 
 def describe(household: dict) -> str:

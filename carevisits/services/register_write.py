@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from carevisits.extensions import db
 from carevisits.models import Device, DoorCode, Elder, Household, User
 from carevisits.models.base import utcnow
-from carevisits.services import doorcodes, elders, schedule
+from carevisits.services import audit, doorcodes, elders, schedule
 
 BATCH = 1000  # planned records written per batch
 CHUNK = 500  # ids per IN (…) when loading rows to change
@@ -112,18 +112,27 @@ class Writer:
                  "added_by_id": self.actor.id if self.actor else None} for d in self.devices])
 
     def _change_households(self) -> None:
-        """Set the new values of stored households."""
+        """Set the new values of stored households (audited via the import)."""
         for household in _load(Household, self.household_changes):
-            for name, value in self.household_changes[household.id].items():
+            changes = self.household_changes[household.id]
+            audit.record(self.actor, "household.update", "household", household.id,
+                         via="import", changes={name: [getattr(household, name), value]
+                                                for name, value in changes.items()})
+            for name, value in changes.items():
                 setattr(household, name, value)
 
     def _change_elders(self) -> None:
-        """Set the new values of stored elders; a new care level moves the schedule."""
+        """Set the new values of stored elders (audited as ``elder.update`` via the import);
+        a new care level moves the schedule."""
         moved = []
         for elder in _load(Elder, self.elder_changes):
             changes = dict(self.elder_changes[elder.id])
             lifecycle = (changes.pop("closed_reason"), changes.pop("closed_on")) \
                 if "closed_reason" in changes else None
+            if changes:
+                audit.record(self.actor, "elder.update", "elder", elder.id, via="import",
+                             changes={name: [_plain(getattr(elder, name)), _plain(value)]
+                                      for name, value in changes.items()})
             for name, value in changes.items():
                 setattr(elder, name, value)
             if "care_level" in changes:
@@ -135,17 +144,26 @@ class Writer:
     def _lifecycle(self, elder: Elder, reason, on: date | None) -> None:
         """Close, reopen or re-date a record through the elder services (alerts, audit)."""
         if elder.active and reason is not None:
-            elders.close_elder(elder, reason=reason, on=on, actor=self.actor, today=self.today)
+            elders.close_elder(elder, reason=reason, on=on, actor=self.actor, today=self.today,
+                               via="import")
             return
         if not elder.active:
-            elders.reopen_elder(elder, actor=self.actor)
+            elders.reopen_elder(elder, actor=self.actor, via="import")
         if reason is not None:  # closed already, for another reason or date: record it anew
-            elders.close_elder(elder, reason=reason, on=on, actor=self.actor, today=self.today)
+            elders.close_elder(elder, reason=reason, on=on, actor=self.actor, today=self.today,
+                               via="import")
 
 
 # The columns a row may leave blank, filled with the model's defaults (独居, 一般, "" …)
-_ELDER_DEFAULTS = ("gender", "phone", "emergency_contacts", "living_situation", "care_level",
-                   "health_notes", "tags")
+_ELDER_DEFAULTS = ("gender", "phone", "other_phones", "emergency_contacts", "living_situation",
+                   "care_level", "health_notes", "notes", "tags")
+
+
+def _plain(value):
+    """A value as an audit event keeps it (JSON): enums as their value, dates as ISO."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.value if hasattr(value, "value") else value
 
 
 def _default(name: str):
