@@ -18,7 +18,7 @@ from carevisits.models import Community, Device, Elder, Grid, Household
 from carevisits.models.household import format_address
 from carevisits.services import register_fields as fields
 from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
-from carevisits.services.register_sheets import COLUMNS, split_address
+from carevisits.services.register_sheets import COLUMNS
 
 ELDER_FIELDS = ("gender", "birth_year", "phone", "living_situation", "care_level",
                 "health_notes", "tags", "emergency_contacts")
@@ -183,22 +183,17 @@ class RowCheck:
         return candidates[0]
 
     def place(self, existing: dict | None) -> dict | None:
-        """Address, building, unit and room: from their own columns or split from one cell."""
+        """Address, building, unit and room: from their own columns (building, unit and room
+        may be blank) or split from one cell (register_fields.split_address: a cell that
+        names no building or room is an address of its own, such as a 平房)."""
         address = self.values.get("address", "")
         building, unit, room = (self.values.get(k, "") for k in ("building", "unit", "room"))
-        if not address and existing is not None and not (building or room):
+        if not address and existing is not None and not (building or unit or room):
             return {k: existing[k] for k in ("address", "building", "unit", "room")}
         if not address:
             return self.error("address", _l("Address missing"))
-        if not (building or room):
-            parts = split_address(address)
-            if parts is None:
-                return self.error("address", _l("Cannot split the address into building, unit "
-                                                "and room (e.g. 芙蓉街37号院2号楼3单元302室)"))
-            address, building, unit, room = parts
-        if not building or not room:
-            return self.error("building" if not building else "room",
-                              _l("Building and room are needed"))
+        if not (building or unit or room):
+            address, building, unit, room = fields.split_address(address)
         parts = fields.address_parts(
             {"address": address, "building": building, "unit": unit, "room": room})
         for key, limit in (("address", 120), ("building", 20), ("unit", 20), ("room", 20)):
