@@ -46,8 +46,16 @@ class ClosedReason(enum.StrEnum):
 
 
 def format_address(address: str, building: str, unit: str, room: str) -> str:
-    """An address the way it is written in China: 芙蓉街37号院2号楼3单元302室."""
-    return f"{address}{building}号楼{f'{unit}单元' if unit else ''}{room}室"
+    """An address the way it is written in China, with the parts it has and no others:
+    芙蓉街37号院2号楼3单元302室, a 平房 明湖西街74号, 泉城路12号1单元301室."""
+    return (format_building(address, building) + (f"{unit}单元" if unit else "")
+            + (f"{room}室" if room else ""))
+
+
+def format_building(address: str, building: str) -> str:
+    """The building of an address as rounds and card printing group by it: 芙蓉街37号院2号楼,
+    or the address alone for one without a building (a 平房, a courtyard)."""
+    return f"{address}{building}号楼" if building else address
 
 
 class Household(db.Model):
@@ -57,9 +65,10 @@ class Household(db.Model):
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
     number: Mapped[str] = mapped_column(String(12), unique=True)
     address: Mapped[str] = mapped_column(String(120))  # road and number, e.g. 泉城路12号院
-    building: Mapped[str] = mapped_column(String(20))
+    # Building, unit and room as the address gives them; blank when it has none (a 平房).
+    building: Mapped[str] = mapped_column(String(20), default="")
     unit: Mapped[str] = mapped_column(String(20), default="")
-    room: Mapped[str] = mapped_column(String(20))
+    room: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Nobody on the list lives here any more: the door code is revoked, the history kept.
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -85,6 +94,10 @@ class Elder(db.Model):
     gender: Mapped[str] = mapped_column(String(1), default="")  # 男 / 女
     birth_year: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(30), default="")
+    # The elder's further numbers (a landline, a second mobile), as register_fields keeps
+    # them: shown beside the phone on the elder page and the door form.
+    other_phones: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                    server_default=text("'[]'"))
     # [{"name": …, "relation": …, "phone": …}, …], the first one called first.
     emergency_contacts: Mapped[list[dict]] = mapped_column(JSON, default=list)
     living_situation: Mapped[LivingSituation] = mapped_column(
@@ -94,6 +107,8 @@ class Elder(db.Model):
     health_notes: Mapped[str] = mapped_column(Text, default="")
     # Short words the visitor must know at the door: 行动不便, 听力差 …
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # 备注: what else the visitor should know, in sentences (轮椅; 听力差，敲门要大声).
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     # A closed record leaves rounds, scans and door forms and keeps its history.
     closed_reason: Mapped[ClosedReason | None] = mapped_column(str_enum(ClosedReason))
     closed_on: Mapped[date | None] = mapped_column(Date)

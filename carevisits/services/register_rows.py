@@ -20,7 +20,6 @@ from carevisits.models.household import format_address
 from carevisits.services import register_fields as fields
 from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
 from carevisits.services.register_mapping import COLUMNS, LIST_KEYS
-from carevisits.services.register_sheets import split_address
 
 ELDER_FIELDS = ("gender", "birth_year", "phone", "other_phones", "living_situation",
                 "care_level", "health_notes", "notes", "tags", "emergency_contacts")
@@ -230,22 +229,17 @@ class RowCheck:
         return candidates[0]
 
     def place(self, existing: dict | None) -> dict | None:
-        """Address, building, unit and room: from their own columns or split from one cell."""
+        """Address, building, unit and room: from their own columns (building, unit and room
+        may be blank) or split from one cell (register_fields.split_address: a cell that
+        names no building or room is an address of its own, such as a 平房)."""
         address = self.values.get("address", "")
         building, unit, room = (self.values.get(k, "") for k in ("building", "unit", "room"))
-        if not address and existing is not None and not (building or room):
+        if not address and existing is not None and not (building or unit or room):
             return {k: existing[k] for k in ("address", "building", "unit", "room")}
         if not address:
             return self.error("address", _l("Address missing"))
-        if not (building or room):
-            parts = split_address(address)
-            if parts is None:
-                return self.error("address", _l("Cannot split the address into building, unit "
-                                                "and room (e.g. 芙蓉街37号院2号楼3单元302室)"))
-            address, building, unit, room = parts
-        if not building or not room:
-            return self.error("building" if not building else "room",
-                              _l("Building and room are needed"))
+        if not (building or unit or room):
+            address, building, unit, room = fields.split_address(address)
         parts = fields.address_parts(
             {"address": address, "building": building, "unit": unit, "room": room})
         for key, limit in (("address", 120), ("building", 20), ("unit", 20), ("room", 20)):
@@ -324,40 +318,49 @@ class RowCheck:
 
     def contacts(self):
         """Emergency contacts from a 紧急联系人及电话 cell and from the contact columns (a
-        name cell may hold the whole contact: 女儿 王芳 139…); KEEP when all are blank. A
-        contact without a phone is a warning."""
+        name cell may hold the whole contact: 女儿 王芳 139…); KEEP when all are blank. What
+        could not be fully used (a contact without a phone) is a warning."""
         found: list[dict] = []
         if self.values.get("contacts"):
             found += self.parse_contacts("contacts", self.values["contacts"])
         for n in ("1", "2"):
-            name = self.values.get(f"c{n}_name", "")
             relation = self.values.get(f"c{n}_relation", "")
-            phones = self.cell(f"c{n}_phone", fields.phones, blank=([], []))
-            numbers, unread = phones if phones is not None else ([], [])
+            numbers, unread = self.cell(f"c{n}_phone", self.numbers, blank=([], [])) or ([], [])
             for part in unread:
                 self.warn(f"c{n}_phone", _l("Not a phone number, not kept: %(part)s",
                                             part=part))
-            people = self.parse_contacts(f"c{n}_name", name) if name else []
-            if not people and (relation or numbers):
-                people = [{"name": "", "relation": "", "phone": ""}]
-            for person in people[:1]:
-                person["relation"] = person["relation"] or relation
-                person["phone"] = person["phone"] or (numbers[0] if numbers else "")
-            found += people
-        for person in found:
-            if not person["phone"]:
-                self.warn("contacts" if "contacts" in self.names else "c1_name",
-                          _l("Contact %(name)s has no phone number", name=person["name"]
-                             or person["relation"]))
+            if re.search(r"\d", self.values.get(f"c{n}_name", "")):  # the whole contact
+                people = self.parse_contacts(f"c{n}_name", self.values[f"c{n}_name"])
+                for person in people[:1]:
+                    person["relation"] = person["relation"] or relation
+                found += people
+                numbers = [p for p in numbers if p not in {c["phone"] for c in people}]
+                found += [{"name": people[0]["name"] if people else "", "relation": relation,
+                           "phone": number} for number in numbers]
+                continue
+            name = self.cell(f"c{n}_name", fields.name, blank="") or ""
+            if not (name or relation or numbers):
+                continue
+            if not numbers:
+                self.warn(f"c{n}_name", _l("Contact %(name)s has no phone number",
+                                           name=name or relation))
+            found += [{"name": name, "relation": relation, "phone": number}
+                      for number in numbers or [""]]
         return found or KEEP
 
+    def numbers(self, text: str) -> tuple[list[str], list[str]]:
+        """The numbers of a phone cell (FieldError when it holds none); the rest a warning."""
+        found, unread = fields.phones(text)
+        if not found:
+            raise fields.FieldError(_l("Neither a mobile number nor a landline"))
+        return found, unread
+
     def parse_contacts(self, key: str, text: str) -> list[dict]:
-        """The contacts of one cell, its unread parts as warnings."""
-        people, unread = fields.contacts(text)
-        for part in unread:
-            self.warn(key, _l("Not understood, not kept: %(part)s", part=part))
-        return [{"name": p.get("name", ""), "relation": p.get("relation", ""),
-                 "phone": p.get("phone", "")} for p in people]
+        """The contacts of one cell; what could not be fully used is a warning."""
+        people, warnings = fields.contacts(text)
+        for message in warnings:
+            self.warn(key, message)
+        return people
 
 
 def mask_id(text: str) -> str:

@@ -5,7 +5,6 @@ import codecs
 import csv
 import io
 import itertools
-import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -231,23 +230,6 @@ def row_values(sheet: Sheet, cells: list[str]) -> dict[str, str]:
             text = sheet.mapping.value(key, text)
         values[key] = "、".join(v for v in (values.get(key, ""), text) if v)
     return values
-
-
-SPLIT_WORDS = re.compile(
-    r"^(?P<address>.+?)(?P<building>[0-9A-Za-z]+)(?:号楼|栋|幢|座)"
-    r"(?:(?P<unit>[0-9A-Za-z]+)单元)?(?P<room>[0-9A-Za-z]+)(?:室|号|房)?$")
-SPLIT_DASHES = re.compile(
-    r"^(?P<address>.*?\D)(?P<building>\d+)-(?:(?P<unit>\d+)-)?(?P<room>\d+)$")
-
-
-def split_address(text: str) -> tuple[str, str, str, str] | None:
-    """芙蓉街37号院2号楼3单元302室 or 芙蓉街37号院2-3-302 → (address, building, unit, room)."""
-    text = re.sub(r"\s+", "", text)
-    for pattern in (SPLIT_WORDS, SPLIT_DASHES):
-        match = pattern.match(text)
-        if match:
-            return (match["address"], match["building"], match["unit"] or "", match["room"])
-    return None
 
 
 def template_bytes() -> bytes:

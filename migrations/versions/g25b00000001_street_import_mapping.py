@@ -1,7 +1,7 @@
 """register import: the street's column and value mapping, offered with its next file
 
 Revision ID: g25b00000001
-Revises: f17c00000001
+Revises: g25a00000001
 Create Date: 2026-12-07 23:50:00
 
 A street's own spreadsheet names its columns and list values its own way (户主/老人姓名,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'g25b00000001'
-down_revision = 'f17c00000001'
+down_revision = 'g25a00000001'
 branch_labels = None
 depends_on = None
 
