@@ -112,7 +112,8 @@ def _report(plan) -> None:
     click.echo(f"Households: {c['households_create']} new, {c['households_update']} changed, "
                f"{c['households_unchanged']} unchanged. Elders: {c['elders_create']} new, "
                f"{c['elders_update']} changed, {c['elders_close']} closed, "
-               f"{c['elders_reopen']} reopened, {c['elders_unchanged']} unchanged.")
+               f"{c['elders_unchanged']} unchanged."
+               + (f" Reopened: {c['elders_reopen']}." if c["elders_reopen"] else ""))
     if not plan.has_name:
         click.echo("No column is the name (姓名): map one with --mapping.", err=True)
     for column in plan.not_imported:

@@ -151,12 +151,11 @@ def test_the_preview_headers_are_the_imports_own_words(as_user, world):
     assert "新诉求" not in head and "已办结" not in head
 
 
-def test_repeated_headers_are_listed_as_ignored():
+def test_a_repeated_name_is_not_imported_and_a_second_phone_gives_further_numbers():
     data = "姓名,电话,出生年份,姓名,电话\n张三,13800000000,1940,李四,13900000000\n".encode()
     sheet = register_sheets.open_sheet(data, "a.csv")
-    assert sorted(sheet.columns.values()) == ["birth", "name", "phone"]
-    assert len(sheet.unknown) == 2
-    assert "姓名" in sheet.unknown[0] and "电话" in sheet.unknown[1]
+    assert sheet.columns == {0: "name", 1: "phone", 2: "birth", 4: "other_phones"}
+    assert sheet.left_out == {3: "again"}
 
 
 def test_door_notes_and_reasons_keep_no_control_characters(app):

@@ -131,7 +131,7 @@ def test_gbk_csv_reports_every_bad_row_and_changes_nothing(runner, world, tmp_pa
     for (line, column, word), (got_line, got_column, message) in zip(
             expected_errors(7), reported, strict=True):
         assert (int(got_line), got_column) == (line, column) and word in message
-    assert "Columns ignored: 序号" in result.output
+    assert "Column not imported: 序号 (14 filled cells)" in result.output
     assert snapshot() == before
     book = openpyxl.load_workbook(errors_path)
     rows = list(book.active.values)
@@ -215,7 +215,7 @@ def test_the_error_file_uploads_again_after_fixing(as_user, world):
         "file": (io.BytesIO(out.getvalue()), "错误行.xlsx")}, content_type="multipart/form-data")
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "确认导入" in page, page
-    assert "已忽略的列" in page and "错误" not in page.split("已忽略的列")[1].split("</p>")[0]
+    assert "未导入的列" in page and "错误" not in page.split("未导入的列")[1].split("</p>")[0]
     new_sha = re.search(r'name="sha" type="hidden" value="([0-9a-f]{64})"', page)[1]
     applied = client.post("/register/import/apply", data={"sha": new_sha})
     assert applied.status_code == 302
