@@ -14,7 +14,7 @@ from carevisits.cli_areas import area_clause
 from carevisits.database import write_transaction
 from carevisits.extensions import db
 from carevisits.models import Community, Elder, Grid, Household, Street
-from carevisits.models.base import local_today
+from carevisits.models.base import local_today, utcnow
 from carevisits.services import (
     register_import,
     register_listing,
@@ -155,7 +155,7 @@ def register_export(street, community, grid_name, output: str):
         query = query.where(area_clause(street, community, grid_name, None))
     rows = register_sheets.export_rows(query)
     fmt = "csv" if output.lower().endswith(".csv") else "xlsx"
-    Path(output).write_bytes(register_sheets.export_bytes(rows, fmt))
+    Path(output).write_bytes(register_sheets.export_bytes(rows, fmt, utcnow()))
     click.echo(f"{len(rows)} elders written to {output}.")
 
 

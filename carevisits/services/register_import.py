@@ -156,8 +156,6 @@ def _plan_rows(sheet: Sheet, planner: Planner, plan: Plan | None = None
     carried: dict[str, str] = {}
     blank: list[int] = []  # blank rows, listed once a row follows them (not trailing ones)
     for row in sheet.rows:
-        if plan is not None:
-            _see(plan, row)
         why = skip_reason(row.cells)
         if why == "blank":
             blank.append(row.line)
@@ -169,6 +167,8 @@ def _plan_rows(sheet: Sheet, planner: Planner, plan: Plan | None = None
         blank = []
         if why:
             continue
+        if plan is not None:
+            _see(plan, row)
         values = row_values(sheet, row.cells)
         if _carry(values, carried, sheet) and plan is not None:
             plan.carried += 1
@@ -180,7 +180,7 @@ def _plan_rows(sheet: Sheet, planner: Planner, plan: Plan | None = None
 
 
 def _see(plan: Plan, row: Row) -> None:
-    """Count the row's cells per column (filled cells, samples) and note a hidden row."""
+    """Count a person row's cells per column (filled cells, samples); note it if hidden."""
     if row.hidden:
         plan.hidden_rows.append(row.line)
     for column in plan.columns:

@@ -297,11 +297,11 @@ def export_file(actor: User, elder_ids: Select, fmt: str, filters: dict) -> byte
     return export_bytes(rows, fmt, utcnow())
 
 
-def export_bytes(rows: list[list], fmt: str, now: datetime | None = None) -> bytes:
+def export_bytes(rows: list[list], fmt: str, now: datetime) -> bytes:
     """The export as XLSX (with the time it was made on a second sheet, so that an import
     of it can tell what was changed in the app since) or CSV (UTF-8 with BOM)."""
     if fmt == "csv":
         return to_csv(HEADER, rows)
-    made = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    made = now.astimezone(UTC).isoformat(timespec="seconds")
     return workbook_bytes([("台账", HEADER, rows), (EXPORT_INFO, ["导出时间", made], [
         ["说明", "再次导入本文件时，系统据此判断哪些内容在导出后又被修改过"]])])
