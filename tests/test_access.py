@@ -386,6 +386,10 @@ ROUTES = {
                               only(COORDINATORS, 400)),  # no previewed upload named
     "register.import_errors": ("GET", lambda w, h: f"/register/import/errors/{'0' * 64}",
                                only(COORDINATORS, 404)),  # nobody's upload
+    "register.import_preview": ("GET", lambda w, h: f"/register/import/{'0' * 64}",
+                                only(COORDINATORS, 404)),
+    "register.import_mapping": ("POST", lambda w, h: f"/register/import/{'0' * 64}/mapping",
+                                only(COORDINATORS, 404)),
     "register.template": ("GET", lambda w, h: "/register/template.xlsx",
                           only(COORDINATORS, 200)),
     "register.export": ("GET", lambda w, h: "/register/export.csv", export_scoped),
