@@ -66,9 +66,10 @@ def register_import_command(ctx, file: str, street: str | None, dry_run: bool,
             if mapping_file:
                 mapping = mapping.merged(register_mapping.Mapping.from_json(
                     json.loads(Path(mapping_file).read_text("utf-8"))))
+            choices = Choices(reopen=reopen, overwrite=overwrite_newer)
             plan = register_import.preview(data, Path(file).name,
                                            hashlib.sha256(data).hexdigest(), area, local_today(),
-                                           mapping)
+                                           mapping, choices)
         except (register_sheets.SheetError, register_mapping.MappingError,
                 ValueError) as err:
             click.echo(f"Cannot read {file}: {err}", err=True)
@@ -92,7 +93,7 @@ def register_import_command(ctx, file: str, street: str | None, dry_run: bool,
             return
         register_mapping.save(area.street, plan.mapping, None)
         register_import.apply(plan, actor=None, today=local_today(), skip_invalid=skip_invalid,
-                              choices=Choices(reopen=reopen, overwrite=overwrite_newer))
+                              choices=choices)
         db.session.commit()
     click.echo("Imported." if not plan.errors else
                f"Imported the valid rows; {plan.error_lines} rows with errors not imported.")

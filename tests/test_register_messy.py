@@ -135,11 +135,16 @@ def test_a_stale_export_neither_reopens_nor_overwrites_without_being_told(runner
     assert db.session.get(Elder, ma_id).closed_reason == ClosedReason.DECEASED
     assert db.session.get(Elder, other_id).phone == "13811112222"
 
-    told = runner.invoke(args=["register", "import", str(export), "--street", "一街道",
-                               "--reopen", "--overwrite-newer"])
-    assert told.exit_code == 0, told.output
+    reopen = runner.invoke(args=["register", "import", str(export), "--street", "一街道",
+                                 "--reopen"])
+    assert reopen.exit_code == 0 and "Reopened: 1." in reopen.output, reopen.output
     db.session.expire_all()
     assert db.session.get(Elder, ma_id).closed_reason is None
+    assert db.session.get(Elder, other_id).phone == "13811112222"
+    told = runner.invoke(args=["register", "import", str(export), "--street", "一街道",
+                               "--overwrite-newer"])
+    assert told.exit_code == 0, told.output
+    db.session.expire_all()
     assert db.session.get(Elder, other_id).phone == people[3].phone
 
 

@@ -191,12 +191,15 @@ def apply_import():
     done = register_import.apply(plan, current_user, local_today(),
                                  skip_invalid=form.skip_invalid.data, choices=choices)
     db.session.commit()
-    flash(_l("Imported: %(h)s new households, %(e)s new elders, %(u)s changed, %(x)s closed, "
-             "%(r)s reopened; %(k)s rows with errors not imported.",
+    flash(_l("Imported: %(h)s new households, %(e)s new elders, %(u)s changed, %(x)s closed.",
              h=done["households_create"], e=done["elders_create"],
-             u=done["elders_update"] + done["households_update"], x=done["elders_close"],
-             r=done["elders_reopen"], k=plan.error_lines if form.skip_invalid.data else 0),
+             u=done["elders_update"] + done["households_update"], x=done["elders_close"]),
           "success")
+    if done["elders_reopen"]:
+        flash(_l("Reopened: %(num)s.", num=done["elders_reopen"]), "success")
+    if form.skip_invalid.data and plan.error_lines:
+        flash(_l("%(num)s rows with errors were not imported: download them, fix them and "
+                 "upload them again.", num=plan.error_lines), "warn")
     return redirect(url_for("register.import_page"))
 
 

@@ -120,8 +120,9 @@ class Plan:
 
 
 def preview(data: bytes, filename: str, sha256: str, area: Area, today: date,
-            mapping: Mapping | None = None) -> Plan:
-    """Read the file and plan the import (nothing is written); SheetError if unreadable."""
+            mapping: Mapping | None = None, choices: Choices | None = None) -> Plan:
+    """Read the file and plan the import (nothing is written), with what is held back
+    chosen already if ``choices`` (the command line's); SheetError if unreadable."""
     sheet = open_sheet(data, filename, mapping)
     register = Register(area.street.id, area.community_ids, sheet.exported_at)
     plan = Plan(filename=filename, sha256=sha256, street_id=area.street.id,
@@ -130,7 +131,7 @@ def preview(data: bytes, filename: str, sha256: str, area: Area, today: date,
     plan.columns = [Column(i, h, sheet.columns.get(i), sheet.left_out.get(i, ""),
                            i in sheet.hidden_columns) for i, h in enumerate(sheet.header)]
     plan.listing = Listing(register.grid_names())
-    planner = Planner(register, today, listing=plan.listing)
+    planner = Planner(register, today, choices=choices, listing=plan.listing)
     for row, check in _plan_rows(sheet, planner, plan):
         plan.row_warnings.extend(check.warnings)
         for key, word in check.unknown:

@@ -31,6 +31,9 @@ COUNTS = ("households_create", "households_update", "households_unchanged", "eld
           "devices_add")
 
 
+LIFECYCLE = ("closed_reason", "closed_on")  # a reopening, chosen as one
+
+
 @dataclass
 class Choices:
     """What the importer chose to apply of what is held back: True for all, or the keys of
@@ -249,7 +252,9 @@ class Planner:
         if reopening and not self.choices.allows("reopen", key):
             self.hold("reopen", check, key, existing["name"], existing, changes, {})
             return
-        changes = self.newer(check, key, existing["name"], existing, changes)
+        lifecycle = {f: changes.pop(f) for f in LIFECYCLE if reopening and f in changes}
+        changes = self.newer(check, key, existing["name"], existing, changes) | lifecycle
+        closing = closing and "closed_reason" in changes
         if changes and self.writer:
             self.writer.change_elder(existing["id"], changes)
         kind = ("reopen" if reopening else "close" if closing else "update" if changes
