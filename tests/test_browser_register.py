@@ -188,7 +188,7 @@ def test_a_street_from_nothing_to_a_scanned_card(app, live_server, new_page, tmp
                                        GOOD + [bad for bad, *_ in BAD]))
     submit(desk, desk.get_by_role("button", name="预览"))
     assert desk.locator("h1").inner_text() == "导入预览 · 台账.xlsx"
-    assert "3 处错误：修正之前无法导入" in desk.locator("main").inner_text()
+    assert "3 行有错误：修正之前无法整体导入" in desk.locator("main").inner_text()
     assert table(desk.locator("table.errors")) == [
         [str(line), column, value, message]
         for line, (_, column, value, message, _) in enumerate(BAD, start=len(GOOD) + 2)]
@@ -211,7 +211,7 @@ def test_a_street_from_nothing_to_a_scanned_card(app, live_server, new_page, tmp
                                        [cells + [""] for cells in GOOD] + fixed))
     submit(desk, desk.get_by_role("button", name="预览"))
     counts = desk.locator("main table.list").first
-    assert table(counts) == [["6", "0", "—", "0"], ["7", "0", "0", "0"]]
+    assert table(counts) == [["6", "0", "—", "—", "0"], ["7", "0", "0", "0", "0"]]
     assert desk.locator("table.errors").count() == 0
 
     # ... applies it and is told what was created.
