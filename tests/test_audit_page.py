@@ -239,6 +239,8 @@ def test_the_download_opens_with_its_rows_and_is_audited(as_user, world, events)
     assert (event.action, event.subject_type, event.actor_id) == (
         "export", "audit_log", world.coordinator.id)
     assert event.details == {"rows": 4, "format": "xlsx", "start": "2026-11-16"}
+    shown = rows_of(page_of(client, what="export"))
+    assert len(shown) == 1 and "导出 审计日志 行数 4 格式 xlsx 开始 2026-11-16" in shown[0]
 
 
 def test_the_download_keeps_to_the_area(as_user, world, events):

@@ -166,6 +166,9 @@ FIELDS = {
     "operation": _l("Operation"), "api_key": _l("API key"),
     "phone_counts": _l("Phone calls counted as visits"),
     "resolved_alerts": _l("Alerts resolved"), "closed_elders": _l("Records closed"),
+    # A download's filter (the elder list's, this log's).
+    "area": _l("Area"), "q": _l("Search"), "who": _l("Who"), "what": _l("What"),
+    "record": _l("Record no."), "start": _l("From"), "end": _l("Until"),
 }
 # Stored values shown in their words, per field.
 VALUES = {
@@ -173,7 +176,7 @@ VALUES = {
     "living_situation": labels.LIVING, "role": labels.ROLES, "outcome": labels.OUTCOMES,
     "method": labels.METHODS, "status": labels.REQUEST_STATUSES,
     "request_class": labels.REQUEST_CLASSES, "kind": labels.DEVICE_KINDS, "mood": labels.MOODS,
-    "phone_counts": labels.CARE_LEVELS,
+    "phone_counts": labels.CARE_LEVELS, "what": {k: kind.label for k, kind in KINDS.items()},
 }
 COUNTS = {
     "households_create": _l("households added"), "households_update": _l("households changed"),
