@@ -252,6 +252,7 @@ def test_the_download_keeps_to_the_area(as_user, world, events):
 def test_the_elder_and_household_pages_link_to_their_history(as_user, world, events):
     client = as_user(world.coordinator)
     elder_page = client.get(f"/elders/{events.id}").get_data(as_text=True)
+    assert 'href="/coordinator/audit">审计日志</a>' in elder_page  # in the menu
     assert f'href="/coordinator/audit?what=elder&amp;record={events.id}"' in elder_page
     household = client.get(f"/register/households/{world.h1.id}").get_data(as_text=True)
     assert f'href="/coordinator/audit?what=household&amp;record={world.h1.id}"' in household

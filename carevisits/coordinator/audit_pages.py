@@ -12,12 +12,12 @@ from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Role
 from carevisits.models.base import local_today
-from carevisits.responses import download
-from carevisits.services import audit_log, exports
+from carevisits.responses import spreadsheet
+from carevisits.services import audit_log
 from carevisits.services.audit_words import KINDS
 
-# The page a record of each subject type opens on: (endpoint, its id argument). Accounts and
-# API keys open on admin pages only.
+# The page a record of each subject type opens on: (endpoint, its id argument). An account
+# opens on an admin page: linked for admins only.
 RECORD_PAGES = {
     "elder": ("elders.detail", "elder_id"),
     "family_visits": ("elders.detail", "elder_id"),
@@ -61,6 +61,5 @@ def audit_download():
     chosen = _read(audit_log.AuditFilter.from_args, request.args)
     header, rows = audit_log.export(current_user, chosen, local_zone())
     db.session.commit()
-    title = "审计日志"
-    body = exports.to_xlsx(header, rows, title)
-    return download(body, f"{title}-{local_today().isoformat()}.xlsx")
+    return spreadsheet(header, rows, title="审计日志",
+                       filename=f"审计日志-{local_today().isoformat()}.xlsx")
