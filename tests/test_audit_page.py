@@ -161,7 +161,8 @@ def test_filters(as_user, world, events):
     client = as_user(world.admin)
 
     def actions(**args):
-        return [next((w for w in ("销档", "导入台账", "生成门卡打印任务", "登录") if w in r), r)
+        words = ("查看老人档案", "销档", "导入台账", "生成门卡打印任务", "登录")
+        return [next((w for w in words if w in r), r)
                 for r in rows_of(page_of(client, **args))]
 
     assert actions(who=world.community_coordinator.username) == ["销档"]
@@ -175,6 +176,11 @@ def test_filters(as_user, world, events):
     assert actions(end="2026-11-16", what="elder") == ["销档"]
     page = page_of(client, what="elder", record=events.id)
     assert 'value="elder" selected' in page and f'value="{events.id}"' in page
+    elders.record_view(world.worker, events)  # a worker opens the closed record
+    db.session.commit()
+    assert actions(what="elder", record=events.id) == ["查看老人档案", "销档"]
+    assert actions(what="elder", record=events.id, changes="1") == ["销档"]
+    assert 'name="changes" value="1" checked' in page_of(client, changes="1")
 
 
 @pytest.mark.parametrize("args", [{"start": "2026-13-01"}, {"what": "nothing"},

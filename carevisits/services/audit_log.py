@@ -48,6 +48,8 @@ from carevisits.services.scope import community_scope, household_scope
 # The most events one download holds (the newest); a narrower filter gets the rest.
 EXPORT_MAX = 10_000
 WHO_MAX = 40
+# Openings of a record: left out when only changes are asked for.
+VIEWS = ("elder.view", "household.view")
 E = AuditEvent
 
 
@@ -58,13 +60,15 @@ class AuditFilterError(ValueError):
 @dataclass(frozen=True)
 class AuditFilter:
     """What the log shows: who (a username, or part of a name), what (a kind of record,
-    audit_words.KINDS), which record (its id, of that kind) and local dates from/to."""
+    audit_words.KINDS), which record (its id, of that kind), local dates from/to, and
+    whether to leave out the openings of records (``changes``: "who closed this elder?")."""
 
     who: str = ""
     what: str = ""
     record: int | None = None
     start: date | None = None
     end: date | None = None
+    changes: bool = False
 
     @classmethod
     def from_args(cls, args) -> "AuditFilter":
@@ -74,11 +78,14 @@ class AuditFilter:
             raise AuditFilterError(_l("There is no such kind of record."))
         return cls(who=clean(args.get("who", ""), lines=False)[:WHO_MAX], what=what,
                    record=_number(args.get("record", "")),
-                   start=_date(args.get("start", "")), end=_date(args.get("end", "")))
+                   start=_date(args.get("start", "")), end=_date(args.get("end", "")),
+                   changes=args.get("changes") == "1")
 
     def as_args(self) -> dict[str, str]:
         """The filter as query-string arguments (for the next page and the download)."""
-        return {k: str(v) for k, v in vars(self).items() if v not in ("", None)}
+        args = {k: str(v) for k, v in vars(self).items()
+                if v is not None and v != "" and v is not False}
+        return {**args, "changes": "1"} if self.changes else args
 
 
 def _number(text: str) -> int | None:
@@ -207,6 +214,8 @@ def _filtered(user: User, chosen: AuditFilter, zone: ZoneInfo) -> list[ColumnEle
         where.append(E.actor_id.in_(select(User.id).where(or_(
             func.lower(User.username) == text.lower(),
             User.display_name.contains(text, autoescape=True)))))
+    if chosen.changes:
+        where.append(E.action.not_in(VIEWS))
     if chosen.what:
         kind = KINDS[chosen.what]
         where.append(kind.clause())

@@ -169,6 +169,7 @@ FIELDS = {
     # A download's filter (the elder list's, this log's).
     "area": _l("Area"), "q": _l("Search"), "who": _l("Who"), "what": _l("What"),
     "record": _l("Record no."), "start": _l("From"), "end": _l("Until"),
+    "changes": _l("Changes only (no openings of records)"),
 }
 # Stored values shown in their words, per field.
 VALUES = {
@@ -177,6 +178,7 @@ VALUES = {
     "method": labels.METHODS, "status": labels.REQUEST_STATUSES,
     "request_class": labels.REQUEST_CLASSES, "kind": labels.DEVICE_KINDS, "mood": labels.MOODS,
     "phone_counts": labels.CARE_LEVELS, "what": {k: kind.label for k, kind in KINDS.items()},
+    "changes": {"1": _l("yes")},
 }
 COUNTS = {
     "households_create": _l("households added"), "households_update": _l("households changed"),
