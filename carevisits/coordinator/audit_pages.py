@@ -45,7 +45,7 @@ def _read(reader, text):
 def audit_page():
     """Who did what and when: the audit log of the user's area, newest first."""
     chosen = _read(audit_log.AuditFilter.from_args, request.args)
-    before = _read(audit_log.cursor, request.args.get("before", ""))
+    before = _read(audit_log.number_arg, request.args.get("before", ""))
     found = audit_log.page(current_user, chosen, local_zone(), before=before,
                            size=current_app.config["PAGE_SIZE"])
     pages = {k: v for k, v in RECORD_PAGES.items()

@@ -1,13 +1,11 @@
 """Reading the audit log: who may see which events, the filters of its page, one page of
-events newest first (one statement, keyset paged) and its spreadsheet (audited as an
-export). Writing stays in services/audit.py, which only ever adds events.
+events newest first (one statement, keyset paged) and its spreadsheet (audited as an export).
+Writing stays in services/audit.py, which only ever adds events.
 
-Who sees what: an admin every event. A coordinator the events about records in their area
-as it is now (elders, households, visits, requests, print jobs whose households are all
-theirs, grids, communities, rosters, and the accounts of their area), street-wide events
-(the street's import, policy, catalogue) only as that street's coordinator, and every event
-they made themselves. Events without an area — sign-ins and sign-outs, API keys and their
-requests, other people's downloads — are the admins' (docs/DECISIONS.md)."""
+Who sees what (docs/DECISIONS.md): an admin every event; a coordinator the events about
+records in their area as it is now, street-wide ones as that street's coordinator only, and
+every event they made themselves; events without an area (sign-ins, API keys, other people's
+downloads) are the admins'."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -77,7 +75,7 @@ class AuditFilter:
         if what and what not in KINDS:
             raise AuditFilterError(_l("There is no such kind of record."))
         return cls(who=clean(args.get("who", ""), lines=False)[:WHO_MAX], what=what,
-                   record=_number(args.get("record", "")),
+                   record=number_arg(args.get("record", "")),
                    start=_date(args.get("start", "")), end=_date(args.get("end", "")),
                    changes=args.get("changes") == "1")
 
@@ -88,7 +86,9 @@ class AuditFilter:
         return {**args, "changes": "1"} if self.changes else args
 
 
-def _number(text: str) -> int | None:
+def number_arg(text: str) -> int | None:
+    """A record number of the query string (``record``, the page's ``before``: the last event
+    of the page before); None when empty, AuditFilterError for anything else."""
     if not text:
         return None
     if not (text.isascii() and text.isdigit() and len(text) <= 10):
@@ -97,6 +97,7 @@ def _number(text: str) -> int | None:
 
 
 def _date(text: str) -> date | None:
+    """A local date of the query string (year-month-day); None when empty."""
     if not text:
         return None
     try:
@@ -105,16 +106,8 @@ def _date(text: str) -> date | None:
         raise AuditFilterError(_l("Write dates as year-month-day, e.g. 2026-11-02.")) from None
 
 
-def cursor(text: str) -> int | None:
-    """The ``before`` argument of a page (the last event of the page before); None: the
-    newest page. AuditFilterError for anything but a record number."""
-    return _number(text)
-
-
-# --- who sees which events ---------------------------------------------------------------------
-
-def _in(model, key, *where) -> ColumnElement[bool]:
-    """The event's subject is a ``model`` row (by ``key``) meeting ``where``."""
+def _in(key, *where) -> ColumnElement[bool]:
+    """The event's subject is the row of ``key``'s table (by that key) meeting ``where``."""
     return exists(select(key).where(key == E.subject_id, *where))
 
 
@@ -127,10 +120,10 @@ def _account_in_area(user: User) -> ColumnElement[bool]:
     if user.street_id:
         own = or_(own, User.street_id == user.street_id)
     return or_(
-        _in(User, User.id, own),
-        _in(GridAssignment, GridAssignment.user_id, GridAssignment.grid_id.in_(grids),
+        _in(User.id, own),
+        _in(GridAssignment.user_id, GridAssignment.grid_id.in_(grids),
             GridAssignment.in_force(local_today())),
-        _in(VolunteerProfile, VolunteerProfile.user_id,
+        _in(VolunteerProfile.user_id,
             VolunteerProfile.community_id.in_(communities)))
 
 
@@ -145,22 +138,22 @@ def in_area(user: User) -> ColumnElement[bool]:
     communities = select(Community.id).where(community_scope(user))
     street = (E.subject_id == user.street_id) if user.street_id else false()
     by_type = {  # subject types → their events in the area
-        ("elder", "family_visits"): _in(Elder, Elder.id, Elder.household_id.in_(
+        ("elder", "family_visits"): _in(Elder.id, Elder.household_id.in_(
             select(Household.id).where(scope))),
-        "household": _in(Household, Household.id, scope),
-        "visit": _in(Visit, Visit.id, Visit.household_id.in_(select(Household.id)
+        "household": _in(Household.id, scope),
+        "visit": _in(Visit.id, Visit.household_id.in_(select(Household.id)
                                                              .where(scope))),
-        "request": _in(ServiceRequest, ServiceRequest.id, ServiceRequest.elder_id.in_(
+        "request": _in(ServiceRequest.id, ServiceRequest.elder_id.in_(
             select(Elder.id).join(Household, Elder.household_id == Household.id).where(scope))),
         # As the printing pages: a job whose every household is the user's.
         "print_job": ~exists(select(PrintJobHousehold.job_id)
                              .join(Household, PrintJobHousehold.household_id == Household.id)
                              .where(PrintJobHousehold.job_id == E.subject_id, ~scope)),
-        "grid": _in(Grid, Grid.id, Grid.community_id.in_(communities)),
+        "grid": _in(Grid.id, Grid.community_id.in_(communities)),
         "community": E.subject_id.in_(communities),
-        "roster": _in(Roster, Roster.id, Roster.community_id.in_(communities)),
+        "roster": _in(Roster.id, Roster.community_id.in_(communities)),
         "street": street,
-        "service_item": _in(ServiceItem, ServiceItem.id, ServiceItem.street_id
+        "service_item": _in(ServiceItem.id, ServiceItem.street_id
                             == user.street_id) if user.street_id else false(),
         "user": and_(~E.action.in_(KINDS["signin"].actions), _account_in_area(user)),
     }
@@ -175,8 +168,6 @@ def visible(user: User) -> ColumnElement[bool]:
         return true()
     return or_(in_area(user), and_(E.actor_id == user.id, user.active))
 
-
-# --- the page and the download -----------------------------------------------------------------
 
 @dataclass
 class AuditRow:
@@ -208,6 +199,7 @@ class AuditPage:
 
 
 def _filtered(user: User, chosen: AuditFilter, zone: ZoneInfo) -> list[ColumnElement[bool]]:
+    """The WHERE conditions: what the user may read, and the filter."""
     where = [visible(user)]
     if chosen.who:
         text = chosen.who

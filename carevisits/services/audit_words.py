@@ -231,6 +231,7 @@ def field_label(field: str) -> str:
 
 
 def _is_change(value) -> bool:
+    """Whether a detail is an ``[old, new]`` pair."""
     return isinstance(value, list | tuple) and len(value) == 2
 
 
@@ -241,6 +242,7 @@ def describe(action: str, details: dict) -> list[tuple[str, str]]:
 
 
 def _lines(action: str, details: dict) -> Iterator[tuple[str, str]]:
+    """:func:`describe`'s lines, one by one."""
     before, after = details.get("before"), details.get("after")
     for key, value in details.items():
         if key in QUIET or key in ("before", "after"):
@@ -258,6 +260,7 @@ def _lines(action: str, details: dict) -> Iterator[tuple[str, str]]:
 
 
 def _changes(changes: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``{field: [old, new]}`` as lines (nested per elder for a visit's correction)."""
     for field, change in changes.items():
         if _is_change(change):
             old, new = change
