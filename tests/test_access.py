@@ -194,6 +194,15 @@ def export_scoped(role, which):
     return "round" if role in COORDINATORS else 403
 
 
+def audit_scoped(role, which):
+    """The audit log: coordinators and admins; a record outside the area has no event there."""
+    if role == "anonymous":
+        return "login"
+    if role not in COORDINATORS:
+        return 403
+    return "page" if role == "admin" or which == "own" else "neutral"
+
+
 def street_policy(role, which):
     """Only street coordinators and admins set a street's visit policy."""
     if role == "community_coordinator":
@@ -288,6 +297,12 @@ ROUTES = {
     "coordinator.retire": ("POST", lambda w, h: "/coordinator/services/"
                            f"{w.street_items[w.street_of[h.id]]}/retire", street_service),
     "coordinator.summary": ("GET", lambda w, h: "/coordinator/summary", only(COORDINATORS, 200)),
+    # The audit log of a record: its events for coordinators in its area and admins; another
+    # area's record shows no event (its name, number and phone nowhere on the page).
+    "coordinator.audit_page": ("GET", lambda w, h: "/coordinator/audit?what=elder&record="
+                               f"{h.elders[0].id}", audit_scoped),
+    "coordinator.audit_download": ("GET", lambda w, h: "/coordinator/audit.xlsx?what=elder"
+                                   f"&record={h.elders[0].id}", only(COORDINATORS, 200)),
     "coordinator.export": ("GET", lambda w, h: "/coordinator/exports/requests.csv",
                            export_scoped),
     "family.index": ("GET", lambda w, h: "/family/", only({"family"}, 200)),

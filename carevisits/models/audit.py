@@ -12,7 +12,9 @@ from carevisits.models.base import UTCDateTime, utcnow
 class AuditEvent(db.Model):
     """One access to or change of a sensitive record."""
 
-    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),
+                      # The log's page by kind of record, newest first (most kinds are actions).
+                      Index("ix_audit_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
