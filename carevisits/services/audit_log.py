@@ -7,6 +7,7 @@ records in their area as it is now, street-wide ones as that street's coordinato
 every event they made themselves; events without an area (sign-ins, API keys, other people's
 downloads) are the admins'."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -297,3 +298,31 @@ def export(user: User, chosen: AuditFilter, zone: ZoneInfo) -> tuple[list[str], 
     audit.record(user, "export", "audit_log", None, rows=min(len(found), EXPORT_MAX),
                  format="xlsx", **chosen.as_args())
     return HEADER, rows
+
+
+# Changes made in the app, by the audit event that records them: an import must not undo one
+# made after its file was exported without saying so.
+APP_EDITS = ("elder.update", "elder.close", "elder.reopen", "household.update",
+             "household.move")
+
+
+def app_changes(grid_ids, since: datetime | None) -> dict[str, dict[str, datetime]]:
+    """The fields of the street's elders and households changed in the app (not by an
+    import) after ``since`` (ever, when None: a file that does not say when it was
+    exported is taken to be old): "e12"/"h3" → field → when last changed."""
+    households = select(Household.id).where(Household.grid_id.in_(grid_ids))
+    subject = or_(
+        and_(AuditEvent.subject_type == "household", AuditEvent.subject_id.in_(households)),
+        and_(AuditEvent.subject_type == "elder", AuditEvent.subject_id.in_(
+            select(Elder.id).where(Elder.household_id.in_(households)))))
+    query = select(AuditEvent.subject_type, AuditEvent.subject_id, AuditEvent.details,
+                   AuditEvent.at).where(AuditEvent.action.in_(APP_EDITS), subject)
+    if since is not None:
+        query = query.where(AuditEvent.at > since)
+    found: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for kind, subject_id, details, at in db.session.execute(query.order_by(AuditEvent.at)):
+        if (details or {}).get("via") == "import":
+            continue
+        for name in (details or {}).get("changes") or {}:
+            found[f"{kind[0]}{subject_id}"]["grid_id" if name == "grid" else name] = at
+    return dict(found)

@@ -68,6 +68,7 @@ ACTIONS = {
     "request.status": _l("Request status changed"),
     "request.class": _l("Request reclassed"),
     "register.import": _l("Register imported"),
+    "register.mapping": _l("Import mapping kept"),
     "register.export": _l("Register exported"),
     "export": _l("Exported"),
     "report": _l("Monthly report downloaded"),
@@ -122,7 +123,7 @@ KINDS = {
         "street.create", "community.save", "grid.save", "grid.assign", "grid.cover",
         "grid.unassign", "policy.update", "street.silence_hours", "channel.create",
         "channel.remove")),
-    "import": Kind(_l("Import"), "street", actions=("register.import",)),
+    "import": Kind(_l("Import"), "street", actions=("register.import", "register.mapping")),
     "export": Kind(_l("Export"), None, actions=("export", "register.export", "report")),
     "print": Kind(_l("Door cards"), "print_job", subject_types=("print_job",)),
     "key": Kind(_l("API key"), "api_key", subject_types=("api_key",)),
@@ -170,6 +171,8 @@ FIELDS = {
     "area": _l("Area"), "q": _l("Search"), "who": _l("Who"), "what": _l("What"),
     "record": _l("Record no."), "start": _l("From"), "end": _l("Until"),
     "changes": _l("Changes only (no openings of records)"),
+    "other_phones": _l("Further numbers"), "via": _l("Made by"),
+    "rows_skipped": _l("Rows with errors not imported"), "mapping": _l("Mapping"),
 }
 # Stored values shown in their words, per field.
 VALUES = {
@@ -179,12 +182,14 @@ VALUES = {
     "request_class": labels.REQUEST_CLASSES, "kind": labels.DEVICE_KINDS, "mood": labels.MOODS,
     "phone_counts": labels.CARE_LEVELS, "what": {k: kind.label for k, kind in KINDS.items()},
     "changes": {"1": _l("yes")},
+    "via": {"import": _l("the register import")},
 }
 COUNTS = {
     "households_create": _l("households added"), "households_update": _l("households changed"),
     "households_unchanged": _l("households unchanged"), "elders_create": _l("elders added"),
     "elders_update": _l("elders changed"), "elders_close": _l("records closed"),
     "elders_unchanged": _l("elders unchanged"), "devices_add": _l("devices added"),
+    "elders_reopen": _l("records reopened"), "held": _l("changes held back"),
 }
 # Kept for the record, not worth a reader's line: hashes and ids another column shows.
 QUIET = frozenset({"sha256", "door_code", "revoked_door_code", "invite_id", "link_id",

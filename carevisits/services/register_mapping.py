@@ -173,7 +173,7 @@ def saved(street: Street) -> Mapping:
 def save(street: Street, mapping: Mapping, actor: User | None) -> None:
     """Keep the mapping for the street's next file (its choices on top of the saved ones)."""
     merged = saved(street).merged(mapping).as_json()
-    if merged != street.import_mapping:
+    if (merged["columns"] or merged["values"]) and merged != street.import_mapping:
         street.import_mapping = merged
         audit.record(actor, "register.mapping", "street", street.id, mapping=merged)
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import AuditEvent, Community, Device, Elder, Grid, Household
+from carevisits.models import Community, Device, Elder, Grid, Household
 from carevisits.models.household import format_address
 from carevisits.services import register_fields as fields
+from carevisits.services.audit_log import app_changes
 from carevisits.services.doorcodes import is_valid_household_number, normalise_household_number
 from carevisits.services.register_mapping import COLUMNS, LIST_KEYS
 
@@ -100,34 +101,6 @@ class Register:
     def in_area(self, community_id: int) -> bool:
         """Whether the importer may write to this community."""
         return self.allowed is None or community_id in self.allowed
-
-
-# Changes made in the app, by the audit event that records them: an import must not undo one
-# made after its file was exported without saying so.
-APP_EDITS = ("elder.update", "elder.close", "elder.reopen", "household.update",
-             "household.move")
-
-
-def app_changes(grid_ids, since: datetime | None) -> dict[str, dict[str, datetime]]:
-    """The fields of the street's elders and households changed in the app (not by an
-    import) after ``since`` (ever, when None: a file that does not say when it was
-    exported is taken to be old): "e12"/"h3" → field → when last changed."""
-    households = select(Household.id).where(Household.grid_id.in_(grid_ids))
-    subject = or_(
-        and_(AuditEvent.subject_type == "household", AuditEvent.subject_id.in_(households)),
-        and_(AuditEvent.subject_type == "elder", AuditEvent.subject_id.in_(
-            select(Elder.id).where(Elder.household_id.in_(households)))))
-    query = select(AuditEvent.subject_type, AuditEvent.subject_id, AuditEvent.details,
-                   AuditEvent.at).where(AuditEvent.action.in_(APP_EDITS), subject)
-    if since is not None:
-        query = query.where(AuditEvent.at > since)
-    found: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for kind, subject_id, details, at in db.session.execute(query.order_by(AuditEvent.at)):
-        if (details or {}).get("via") == "import":
-            continue
-        for name in (details or {}).get("changes") or {}:
-            found[f"{kind[0]}{subject_id}"]["grid_id" if name == "grid" else name] = at
-    return dict(found)
 
 
 def address_key(values: dict) -> tuple[str, str, str, str]:
