@@ -2,7 +2,7 @@
 PostgreSQL: time, and peak memory to show that it does not grow with the file.
 
     .venv/bin/python bench/import_register.py [--rows 5000 10000] [--db sqlite|postgres|both]
-                                              [--runs 3]
+                                              [--runs 3] [--quick]
 
 For each backend, each size and each run it builds a fresh database (a SQLite file in a temporary
 directory, or a new PostgreSQL database on 127.0.0.1:5432 as user postgres, dropped
@@ -233,7 +233,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[5_000, 10_000])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--runs", type=int, default=3, help="fresh databases per size")
+    parser.add_argument("--quick", action="store_true",
+                        help="200 and 400 rows, SQLite, one run: the test suite's check that "
+                             "the benchmark still runs")
     args = parser.parse_args()
+    if args.quick:
+        args.rows, args.db, args.runs = [200, 400], "sqlite", 1
     files = {rows: make_file(rows) for rows in args.rows}
     for rows, data in files.items():
         print(f"file of {rows} rows: {len(data) // 1024} KB XLSX")
