@@ -4,7 +4,9 @@ reads it, and imports 59 of its 60 person rows with every phone, contact and not
 address invented and no ID number stored. An old export cannot reopen a closed record or
 overwrite a newer change without someone choosing it."""
 
+import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -207,3 +209,30 @@ def test_import_changes_are_in_the_audit_log_marked_as_the_import(runner, world,
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "elder.update",
                                                        AuditEvent.subject_id == elder.id))
     assert event.details["via"] == "import" and event.details["changes"]["notes"] == ["", "轮椅"]
+
+
+def test_an_upload_and_its_mapping_are_the_uploaders_and_their_streets(client, world, as_user):
+    as_user(world.coordinator)
+    page = client.post("/register/import", data={"file": (io.BytesIO(messy.gbk_csv()),
+                                                           "台账.csv")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    sha = re.search(r'name="sha" type="hidden" value="([0-9a-f]{64})"', page)[1]
+    assert "不在可选值中的写法" in page and 'name="word-care-0"' in page
+    form = {f"col-{i}": register_mapping.header_of(k) if k else "不导入"
+            for i, k in enumerate(messy.GUESSED.values())}
+    words = re.findall(r'name="word-(\w+)-(\d+)" value="([^"]+)"', page)
+    for key, n, word in words:
+        table = messy.VALUE_MAPPING[register_mapping.header_of(key)]
+        form[f"word-{key}-{n}"], form[f"val-{key}-{n}"] = word, table[word]
+    mapped = client.post(f"/register/import/{sha}/mapping", data=form)
+    assert mapped.status_code == 302
+    again = client.get(f"/register/import/{sha}").get_data(as_text=True)
+    assert "不在可选值中的写法" not in again
+    assert client.get(f"/register/import/{sha}?action=elder_create&page=2").status_code == 200
+    db.session.rollback()
+    assert register_mapping.saved(world.streets[0]).values["care"]["A"] == "重点"
+    # Another coordinator, even of the same street, has no such upload.
+    client.post("/logout")
+    as_user(world.community_coordinator)
+    assert client.get(f"/register/import/{sha}").status_code == 404
+    assert client.post(f"/register/import/{sha}/mapping", data=form).status_code == 404
