@@ -79,7 +79,7 @@ def likely_duplicates(name: str, birth_year: int | None, household: Household, *
     return sorted(found.values(), key=lambda e: e.id)
 
 
-def _plain(value):
+def audit_value(value):
     """A value as the audit log keeps it (JSON): enums by value, dates as ISO text."""
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -96,7 +96,7 @@ def _apply(elder: Elder, values: dict) -> dict[str, list]:
         if field == "name":
             new = new.strip()
         if old != new:
-            changes[field] = [_plain(old), _plain(new)]
+            changes[field] = [audit_value(old), audit_value(new)]
             # JSON columns: a new list, so that the change is seen and saved.
             setattr(elder, field, list(new) if isinstance(new, list) else new)
     return changes
@@ -179,8 +179,8 @@ def reopen_elder(elder: Elder, *, actor: User | None, now: datetime | None = Non
     if elder.household.closed_at is not None:
         raise ElderError(_l("The household is closed: move the elder to an open household "
                             "first."))
-    changes = {"closed_reason": [_plain(elder.closed_reason), None],
-               "closed_on": [_plain(elder.closed_on), None]}
+    changes = {"closed_reason": [audit_value(elder.closed_reason), None],
+               "closed_on": [audit_value(elder.closed_on), None]}
     elder.closed_reason, elder.closed_on = None, None
     schedule.refresh([elder])  # the street's grace period for the elder's care level
     schedule.end_pause(elder, now or utcnow())  # and due from now, not from the last visit

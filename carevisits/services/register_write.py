@@ -130,8 +130,9 @@ class Writer:
             lifecycle = (changes.pop("closed_reason"), changes.pop("closed_on")) \
                 if "closed_reason" in changes else None
             if changes:
+                plain = elders.audit_value
                 audit.record(self.actor, "elder.update", "elder", elder.id, via="import",
-                             changes={name: [_plain(getattr(elder, name)), _plain(value)]
+                             changes={name: [plain(getattr(elder, name)), plain(value)]
                                       for name, value in changes.items()})
             for name, value in changes.items():
                 setattr(elder, name, value)
@@ -157,13 +158,6 @@ class Writer:
 # The columns a row may leave blank, filled with the model's defaults (独居, 一般, "" …)
 _ELDER_DEFAULTS = ("gender", "phone", "other_phones", "emergency_contacts", "living_situation",
                    "care_level", "health_notes", "notes", "tags")
-
-
-def _plain(value):
-    """A value as an audit event keeps it (JSON): enums as their value, dates as ISO."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value.value if hasattr(value, "value") else value
 
 
 def _default(name: str):
