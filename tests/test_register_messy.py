@@ -38,6 +38,8 @@ def test_the_first_upload_maps_every_column_but_asks_for_the_list_words(world, f
         "care": {"特困", "A", "B", "C"}, "living": {"与保姆同住"}}
     not_imported = {c.header: c.filled for c in plan.not_imported}
     assert not_imported == {"序号": 60, "内部编码": 60}
+    ids = next(c for c in plan.columns if c.key == "id_card")
+    assert ids.samples and all(re.fullmatch(r"3701\*{12}\w\w", s) for s in ids.samples)
     hidden = [c.header for c in plan.columns if c.hidden]
     assert hidden == (["内部编码"] if fmt == "xlsx" else [])
     _rows, lines, blank, totals = messy.layout()

@@ -24,7 +24,7 @@ from carevisits.services import audit
 from carevisits.services.register_listing import Listing
 from carevisits.services.register_mapping import Mapping
 from carevisits.services.register_plan import Choices, Conflict, Planner
-from carevisits.services.register_rows import Register, RowCheck, RowError
+from carevisits.services.register_rows import Register, RowCheck, RowError, mask_id
 from carevisits.services.register_sheets import Row, Sheet, open_sheet, row_values
 from carevisits.services.register_write import Writer
 
@@ -188,6 +188,7 @@ def _see(plan: Plan, row: Row) -> None:
         if column.index < len(row.cells) and row.cells[column.index]:
             column.filled += 1
             value = row.cells[column.index]
+            value = mask_id(value) if column.key == "id_card" else value  # never shown whole
             if len(column.samples) < SAMPLES and value not in column.samples:
                 column.samples.append(value)
 
