@@ -161,7 +161,8 @@ def grid_page(grid_id: int, name_form=None, worker_form=None, cover_form=None, s
     _worker_choices(worker_form)
     _worker_choices(cover_form)
     history = db.session.scalars(select(GridAssignment).where(GridAssignment.grid_id == grid.id)
-                                 .order_by(GridAssignment.starts_on.desc())).all()
+                                 .order_by(GridAssignment.starts_on.desc(),
+                                           GridAssignment.id.desc())).all()
     return render_template(
         "register/grid.html", grid=grid, today=local_today(), history=history,
         in_force=areas.assignments_in_force(grid, local_today()),
