@@ -36,7 +36,7 @@ from carevisits.services.scope import household_scope
 TITLE = "月度工作报表"
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "pdf": "application/pdf"}
-AREA_HEADER = ["老人数(应访)", "本月已见面", "走访率(%)", "暂停", "本月销册", "逾期", "从未走访",
+AREA_HEADER = ["老人数(应访)", "本月已见面", "走访率(%)", "暂停", "本月销档", "逾期", "从未走访",
                "按时率(%)"]
 
 
@@ -69,7 +69,7 @@ def summary_lines(board: Dashboard) -> list[list]:
              ["统计时点", local_text(board.reckoning.at, board.reckoning.zone)],
              ["应访老人", t.elders], ["本月已见面", t.met],
              ["走访率(%)", coverage.percent(t.rate)],
-             ["暂停(不计入)", t.paused], ["本月销册(不计入)", t.closed],
+             ["暂停(不计入)", t.paused], ["本月销档(不计入)", t.closed],
              ["按时(已走访且未逾期)", t.on_schedule],
              ["按时率(%)", coverage.percent(t.on_schedule_share)],
              ["逾期", t.late], ["从未走访", t.never]]
