@@ -402,3 +402,20 @@ def test_a_same_day_handover_shows_a_sensible_history(app, client, world, clock)
     assert rows[1] == f"{world.other_worker.display_name} 2026-12-08 未生效：首日当天或之前已结束"
     assert rows[2] == f"{world.worker.display_name} 2000-01-01 2026-12-07"
     assert "2026-12-08 2026-12-07" not in " ".join(rows)
+
+
+def test_a_coordinator_adds_a_second_worker_on_the_grid_page(app, client, world, clock):
+    clock.set(HANDOVER_DAY)
+    login(client, world.coordinator)
+    page = client.get(f"/register/grids/{world.grids[0].id}").get_data(as_text=True)
+    # A handover unless chosen otherwise, as before.
+    assert re.search(r'<input checked id="handover-\d" name="handover" type="radio" '
+                     r'value="handover">', page) and 'value="share"' in page
+    response = client.post(f"/register/grids/{world.grids[0].id}/worker",
+                           data={"worker": world.other_worker.id, "handover": "share"},
+                           follow_redirects=True)
+    assert "从今天起，该网格增加了一名网格员。" in response.get_data(as_text=True)
+    assert grid_one_workers(world) == {"worker", "worker2"}
+    for who in (world.worker, world.other_worker):
+        login(client, who)
+        assert sees(client, world.h1), who.username
