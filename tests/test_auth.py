@@ -62,7 +62,7 @@ def test_role_change_ends_sessions(app, client, world):
     login(admin, world.admin)
     admin.post(f"/admin/users/{world.worker.id}", data={
         "display_name": "换网格", "role": "grid_worker", "area": f"g:{world.grids[1].id}",
-        "active": "y"})
+        "active": "y", "handover": "handover"})  # grid 二 has a worker: take it over
     assert "/login" in client.get("/round/").location
 
 

@@ -4,6 +4,7 @@ numbers, scope, and clear refusals of bad addresses."""
 
 import io
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 import pypdfium2
@@ -203,3 +204,20 @@ def test_the_dashboard_runs_as_many_statements_for_a_bigger_street(client, stree
                     _visit(elder, street.workers[0], at(10, 3))
     db.session.commit()
     assert _statements(client, url) == before
+
+
+def test_a_closed_record_is_called_one_thing_everywhere(client, street):
+    """销档, as the elder page, the import and the lists say it; the dashboard and the monthly
+    report said 销册 before issue 25."""
+    root = Path(__file__).resolve().parent.parent
+    other_word = "销" + "册"
+    sources = [p for folder in ("carevisits", "templates", "printables")
+               for p in (root / folder).rglob("*") if p.suffix in (".py", ".html", ".po", ".toml")]
+    assert len(sources) > 100
+    assert [p for p in sources if other_word in p.read_text(encoding="utf-8")] == []
+    client = signed_in(client, street.coordinator)
+    html = page(client, "/coordinator/")
+    assert "本月销档" in html and other_word not in html
+    book = load_workbook(io.BytesIO(client.get("/coordinator/report.xlsx").data))
+    assert "本月销档(不计入)" in _summary(book)
+    assert "本月销档" in next(book["各网格"].iter_rows(max_row=1, values_only=True))

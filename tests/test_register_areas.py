@@ -2,15 +2,29 @@
 a colleague's cover opens a grid's doors for its dates only, a grid changes hands in one
 action, and the scope of every page follows on the very next request."""
 
-from datetime import timedelta
+import json
+import re
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import AuditEvent, Community, Grid, GridAssignment, RequestClass, Street
+from carevisits.models import (
+    AuditEvent,
+    Community,
+    Grid,
+    GridAssignment,
+    RequestClass,
+    Role,
+    Street,
+    User,
+)
 from carevisits.models.base import local_today
-from carevisits.services import requests
+from carevisits.services import areas, requests
+from tests import factories
+from tests.clock import SHANGHAI
 from tests.conftest import count, login
+from tests.factories import PASSWORD
 
 NEUTRAL_ZH = "社区服务码"
 
@@ -242,3 +256,166 @@ def test_an_assignment_that_has_ended_cannot_be_ended_again(app, client, world, 
     assert client.post(f"/register/assignments/{later.id}/end").status_code == 302
     assert client.post(f"/register/assignments/{later.id}/end").status_code == 302
     assert count(AuditEvent, AuditEvent.action == "grid.unassign") == audits + 1
+
+
+# --- two or more workers per grid (issue 25) ------------------------------------------------
+
+HANDOVER_DAY = datetime(2026, 12, 8, 10, 0, tzinfo=SHANGHAI)
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form at ``path`` (the suite with CSRF on posts it as a browser
+    does)."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def new_worker(client, world, username: str, choice: str | None = None):
+    """Post the admin's new-account form for a grid worker of grid 一, with its CSRF token."""
+    data = {"csrf_token": csrf_token(client, "/admin/users/new"), "username": username,
+            "display_name": f"{username}名", "role": "grid_worker",
+            "area": f"g:{world.grids[0].id}", "password": "a-good-password"}
+    return client.post("/admin/users/new", data={**data, **({"handover": choice} if choice
+                                                              else {})})
+
+
+def grid_one_workers(world) -> set[str]:
+    """The usernames of grid 一's own workers today, as the database has them now."""
+    db.session.rollback()
+    return {u.username for u in areas.own_workers(world.grids[0], local_today())}
+
+
+def users_list_area(client, username: str) -> str:
+    """The area cell of an account in the admin's users list."""
+    page = client.get("/admin/users").get_data(as_text=True)
+    row = next(r for r in re.findall(r"<tr.*?</tr>", page, re.S) if f">{username}</a>" in r)
+    return " ".join(re.findall(r"<td>(.*?)</td>", row, re.S)[3].split())
+
+
+def test_a_worker_account_for_a_grid_with_a_worker_asks_to_share_or_hand_over(
+        app, csrf_client, world, clock):
+    """Before issue 25 the new account silently took grid 一 from its worker (their area
+    became "—", the message said only 账号已创建). Now the form asks; both answers work."""
+    clock.set(HANDOVER_DAY)
+    csrf_client.application.config["CLOCK"].set(HANDOVER_DAY)
+    client = csrf_client
+    token = csrf_token(client, "/login")
+    assert client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                       "csrf_token": token}).status_code == 302
+    # Without a token nothing happens, as everywhere in this suite.
+    assert client.post("/admin/users/new", data={"username": "x"}).status_code == 400
+    asked = new_worker(client, world, "second")
+    body = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert f"甲社区 · 一网格 已有网格员：{world.worker.display_name}" in body
+    assert 'name="handover"' in body and 'value="share"' in body and 'value="handover"' in body
+    assert count(User, User.username == "second") == 0 and grid_one_workers(world) == {"worker"}
+
+    shared = new_worker(client, world, "second", "share")
+    assert shared.status_code == 302
+    flashed = client.get(shared.location).get_data(as_text=True)
+    assert "账号已创建。" in flashed and "甲社区 · 一网格 现由" in flashed
+    assert grid_one_workers(world) == {"worker", "second"}
+    assert users_list_area(client, "worker") == "甲社区 · 一网格"
+    assert users_list_area(client, "second") == "甲社区 · 一网格"
+
+    # A third worker takes the grid over: both others leave it today.
+    assert new_worker(client, world, "third").status_code == 422  # asked again
+    handed = new_worker(client, world, "third", "handover")
+    assert handed.status_code == 302
+    assert grid_one_workers(world) == {"third"}
+    assert users_list_area(client, "worker") == "—"
+    assert users_list_area(client, "second") == "—"
+    assert users_list_area(client, "third") == "甲社区 · 一网格"
+    db.session.rollback()
+    ended = {e.details["user_id"] for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "grid.unassign"))}
+    assert ended == {world.worker.id, db.session.scalar(select(User.id).where(
+        User.username == "second"))}
+    # Choosing is asked only when the grid has a worker: grid 三 has none.
+    data = {"csrf_token": csrf_token(client, "/admin/users/new"), "username": "fourth",
+            "display_name": "四", "role": "grid_worker", "area": f"g:{world.grids[2].id}",
+            "password": "a-good-password"}
+    assert client.post("/admin/users/new", data=data).status_code == 302
+
+
+def test_moving_a_worker_onto_a_taken_grid_asks_too(client, world, clock):
+    clock.set(HANDOVER_DAY)
+    login(client, world.admin)
+    data = {"display_name": "二", "role": "grid_worker", "area": f"g:{world.grids[0].id}",
+            "active": "y"}
+    asked = client.post(f"/admin/users/{world.other_worker.id}", data=data)
+    assert asked.status_code == 422 and "已有网格员" in asked.get_data(as_text=True)
+    assert client.post(f"/admin/users/{world.other_worker.id}",
+                       data={**data, "handover": "share"}).status_code == 302
+    assert grid_one_workers(world) == {"worker", "worker2"}
+    # Saving the account again with its own grid asks nothing.
+    assert client.post(f"/admin/users/{world.other_worker.id}", data=data).status_code == 302
+
+
+def test_two_workers_of_one_grid_both_see_its_doors(app, client, world, clock):
+    clock.set(HANDOVER_DAY)
+    areas.assign_worker(world.grids[0], world.other_worker, today=local_today(),
+                        actor=world.admin, handover=False)
+    db.session.commit()
+    elder = world.h1.elders[0].name
+    for who in (world.worker, world.other_worker):
+        login(client, who)
+        assert sees(client, world.h1), who.username
+        assert elder in client.get("/round/").get_data(as_text=True)
+        assert elder in client.get("/elders/").get_data(as_text=True)
+        assert elder in client.get("/elders/?status=never").get_data(as_text=True)
+        assert elder in json.dumps(client.get("/round/pack.json").get_json(),
+                                   ensure_ascii=False)
+        client.post("/logout")
+    # worker2 left their own grid 二 to join 一; a worker of another grid sees neither.
+    login(client, world.other_worker)
+    assert not sees(client, world.h2)
+    outsider = factories.user(Role.GRID_WORKER, username="outsider", grid=world.grids[2])
+    db.session.commit()
+    login(client, outsider)
+    assert not sees(client, world.h1)
+    assert elder not in client.get("/round/").get_data(as_text=True)
+
+
+def test_a_same_day_handover_shows_a_sensible_history(app, client, world, clock):
+    """A worker given grid 一 in the morning and handed it over the same afternoon held it on
+    no whole day: the history says so, never an end before the start (2026-12-08 →
+    2026-12-07 before issue 25)."""
+    clock.set(HANDOVER_DAY)
+    today = local_today()
+    morning = areas.assign_worker(world.grids[0], world.other_worker, today=today,
+                                  actor=world.admin)
+    clock.advance(hours=5)
+    areas.assign_worker(world.grids[0], factories.user(Role.GRID_WORKER, username="pm"),
+                        today=today, actor=world.admin)
+    db.session.commit()
+    assert morning.never_held and not morning.still_on(today)
+    login(client, world.coordinator)
+    page = client.get(f"/register/grids/{world.grids[0].id}").get_data(as_text=True)
+    history = page[page.index("本网格的负责记录"):]
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", r).split())
+            for r in re.findall(r"<tr.*?</tr>", history, re.S)[1:]]
+    # The newest first: the afternoon's worker holds it now; the morning's held it on no
+    # day; the grid's worker of many years held it to yesterday.
+    assert rows[0].startswith("用户") and rows[0].endswith("2026-12-08 — 立即结束")
+    assert rows[1] == f"{world.other_worker.display_name} 2026-12-08 未生效：首日当天或之前已结束"
+    assert rows[2] == f"{world.worker.display_name} 2000-01-01 2026-12-07"
+    assert "2026-12-08 2026-12-07" not in " ".join(rows)
+
+
+def test_a_coordinator_adds_a_second_worker_on_the_grid_page(app, client, world, clock):
+    clock.set(HANDOVER_DAY)
+    login(client, world.coordinator)
+    page = client.get(f"/register/grids/{world.grids[0].id}").get_data(as_text=True)
+    # A handover unless chosen otherwise, as before.
+    assert re.search(r'<input checked id="handover-\d" name="handover" type="radio" '
+                     r'value="handover">', page) and 'value="share"' in page
+    response = client.post(f"/register/grids/{world.grids[0].id}/worker",
+                           data={"worker": world.other_worker.id, "handover": "share"},
+                           follow_redirects=True)
+    assert "从今天起，该网格增加了一名网格员。" in response.get_data(as_text=True)
+    assert grid_one_workers(world) == {"worker", "worker2"}
+    for who in (world.worker, world.other_worker):
+        login(client, who)
+        assert sees(client, world.h1), who.username

@@ -2,7 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -12,7 +19,12 @@ from carevisits.extensions import db
 from carevisits.forms import TextForm, username_field
 from carevisits.models import ApiPermission, Community, Grid, Role, Street
 from carevisits.paging import record_id
-from carevisits.services.accounts import MIN_PASSWORD_LENGTH, Scope
+from carevisits.services.accounts import (
+    HAND_OVER_GRID,
+    MIN_PASSWORD_LENGTH,
+    SHARE_GRID,
+    Scope,
+)
 from carevisits.services.scope import area_options
 
 
@@ -57,6 +69,12 @@ class UserForm(TextForm):
     role = SelectField(_l("Role"), choices=labels.as_choices(labels.ROLES),
                        default=Role.GRID_WORKER.value)
     area = SelectField(_l("Area"), validate_choice=True)
+    # Asked (services/accounts.account_problems) when the grid has a worker already.
+    handover = RadioField(_l("The grid already has a worker"), validators=[Optional()],
+                          choices=labels.as_choices({
+                              SHARE_GRID: _l("Add as another worker of the grid"),
+                              HAND_OVER_GRID: _l("Hand the grid over: from today the other "
+                                                 "worker no longer has it")}))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("Password"), validators=[
         Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200,

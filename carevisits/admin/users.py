@@ -4,38 +4,44 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from carevisits.access import admin_required
 from carevisits.admin.blueprint import bp
 from carevisits.admin.forms import UserForm, area_choices, area_value, parse_area
 from carevisits.extensions import db
 from carevisits.models import Role, User
+from carevisits.models.base import local_today
 from carevisits.paging import paginate
-from carevisits.services import accounts, unlocks
+from carevisits.services import accounts, areas, unlocks
 
 
 @bp.get("/users")
 @admin_required
 def users():
-    """All accounts with role, area and status."""
-    page = paginate(select(User).order_by(User.role, User.username),
+    """All accounts with role, every area they hold today (each grid, covers marked), status."""
+    page = paginate(select(User).order_by(User.role, User.username)
+                    .options(selectinload(User.assignments)),
                     current_app.config["PAGE_SIZE"] * 5)
-    return render_template("admin/users.html", page=page)
+    return render_template("admin/users.html", page=page, today=local_today())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user():
-    """Create an account with a role and an area."""
+    """Create an account with a role and an area; for a grid that has a worker already, ask
+    whether to add a second worker or hand the grid over."""
     form = UserForm()
     form.area.choices = area_choices(current_user)
     if form.is_submitted():
+        choice = form.handover.data or None
         done = _submit(form, lambda role: accounts.account_problems(
             role=role, scope=parse_area(form.area.data), password=form.password.data or "",
-            username=form.username.data or ""), lambda role: accounts.create_user(
+            username=form.username.data or "", grid_choice=choice),
+            lambda role: accounts.create_user(
             actor=current_user, username=form.username.data, display_name=form.display_name.data,
             password=form.password.data, role=role, scope=parse_area(form.area.data),
-            phone=form.phone.data or ""), _l("Account created."))
+            phone=form.phone.data or "", grid_choice=choice), _l("Account created."))
         if done:
             return done
     return _form_page(form, None)
@@ -52,14 +58,15 @@ def edit_user(user_id: int):
     if not form.is_submitted():
         form.area.data = area_value(user)
     else:
+        choice = form.handover.data or None
         done = _submit(form, lambda role: accounts.account_problems(
             role=role, scope=parse_area(form.area.data), password=form.password.data or "",
-            user=user, actor=current_user, active=form.active.data),
+            user=user, actor=current_user, active=form.active.data, grid_choice=choice),
             lambda role: accounts.update_user(
             actor=current_user, user=user, display_name=form.display_name.data,
             phone=form.phone.data or "", role=role, scope=parse_area(form.area.data),
-            active=form.active.data, new_password=form.password.data or ""),
-            _l("Account saved."))
+            active=form.active.data, new_password=form.password.data or "",
+            grid_choice=choice) or user, _l("Account saved."))
         if done:
             return done
     return _form_page(form, user)
@@ -87,7 +94,7 @@ def _submit(form, problems, save, message):
     try:
         found = problems(role)
         if valid and not found:
-            save(role)
+            saved = save(role)
     except accounts.AccountError as err:
         found = err.errors
     for name, messages in found.items():
@@ -96,8 +103,18 @@ def _submit(form, problems, save, message):
         db.session.rollback()
         return None
     db.session.commit()
-    flash(message, "info")
+    flash(_with_grid(message, saved), "info")
     return redirect(url_for("admin.users"))
+
+
+def _with_grid(message, user: User):
+    """The message, and for a grid worker who works their grid now: never a silent handover."""
+    grid = user.grid if user.role == Role.GRID_WORKER else None
+    if grid is None:
+        return message
+    names = "、".join(a.user.display_name for a in areas.assignments_in_force(grid, local_today()))
+    return _l("%(done)s %(grid)s is worked by: %(names)s.", done=message, grid=grid.label,
+              names=names)
 
 
 def _form_page(form, user):

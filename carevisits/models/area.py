@@ -89,6 +89,13 @@ class GridAssignment(db.Model):
         """Whether the assignment holds on ``today`` (the Python twin of :meth:`in_force`)."""
         return self.starts_on <= today and (self.ends_on is None or self.ends_on >= today)
 
+    @property
+    def never_held(self) -> bool:
+        """Whether it was ended on or before its first day (ends the day before it), so that
+        it held on no day at all: the grid's history says so rather than show an end before
+        the start."""
+        return self.ends_on is not None and self.ends_on < self.starts_on
+
     def still_on(self, today: date) -> bool:
         """Whether the assignment holds on ``today`` or on some day to come (one that has
         ended, or was called off before it began, is history)."""

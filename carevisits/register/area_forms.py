@@ -1,9 +1,10 @@
 """Forms of the area pages: streets, communities, grids and who works them."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from carevisits import labels
 from carevisits.forms import TextForm
 from carevisits.services.register_fields import plain
 
@@ -33,10 +34,13 @@ class GridForm(TextForm):
 
 
 class WorkerForm(TextForm):
-    """The grid worker who takes the grid over from today."""
+    """A grid worker who takes the grid over from today, or works it beside its worker."""
 
     worker = SelectField(_l("Grid worker"), coerce=int,
                          validators=[DataRequired(_l("Choose a grid worker."))])
+    handover = RadioField(_l("How"), default="handover", choices=labels.as_choices({
+        "handover": _l("Hand the grid over: from today the other worker no longer has it"),
+        "share": _l("Add as another worker of the grid")}))
 
 
 class CoverForm(TextForm):

@@ -161,7 +161,8 @@ def grid_page(grid_id: int, name_form=None, worker_form=None, cover_form=None, s
     _worker_choices(worker_form)
     _worker_choices(cover_form)
     history = db.session.scalars(select(GridAssignment).where(GridAssignment.grid_id == grid.id)
-                                 .order_by(GridAssignment.starts_on.desc())).all()
+                                 .order_by(GridAssignment.starts_on.desc(),
+                                           GridAssignment.id.desc())).all()
     return render_template(
         "register/grid.html", grid=grid, today=local_today(), history=history,
         in_force=areas.assignments_in_force(grid, local_today()),
@@ -190,18 +191,21 @@ def rename_grid(grid_id: int):
 @bp.post("/grids/<int:grid_id>/worker")
 @coordinator_required
 def reassign(grid_id: int):
-    """Give the grid to another grid worker from today, in one action."""
+    """Give the grid to another grid worker from today, in one action, or add one beside its
+    worker."""
     grid, form = _grid_in_scope(grid_id), WorkerForm()
     _worker_choices(form)
     if form.validate_on_submit():
+        handover = form.handover.data == "handover"
         try:
             areas.assign_worker(grid, db.session.get(User, form.worker.data),
-                                today=local_today(), actor=current_user)
+                                today=local_today(), actor=current_user, handover=handover)
         except areas.AreaError as error:
             form.worker.errors = [str(error)]
         else:
             db.session.commit()
-            flash(_l("The grid has a new worker from today."), "info")
+            flash(_l("The grid has a new worker from today.") if handover else
+                  _l("From today the grid has one more worker."), "info")
             return redirect(url_for("register.grid_page", grid_id=grid.id))
     return grid_page(grid.id, worker_form=form, status=422)
 

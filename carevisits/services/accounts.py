@@ -12,6 +12,9 @@ from carevisits.models.base import local_today
 from carevisits.services import areas, audit
 
 MIN_PASSWORD_LENGTH = 10
+# What to do when a worker is given a grid that has a worker of its own already.
+SHARE_GRID, HAND_OVER_GRID = "share", "handover"
+GRID_CHOICES = (SHARE_GRID, HAND_OVER_GRID)
 # Checked when the username is unknown, so both answers take as long.
 _DUMMY_HASH = generate_password_hash("carevisits-no-such-user")
 
@@ -81,9 +84,12 @@ def scope_problems(role: Role, scope: Scope) -> list:
 
 def account_problems(*, role: Role | None, scope: Scope, password: str,
                      username: str | None = None, user: User | None = None,
-                     actor: User | None = None, active: bool = True) -> dict[str, list]:
+                     actor: User | None = None, active: bool = True,
+                     grid_choice: str | None = None) -> dict[str, list]:
     """Every rule a new account (``username``) or a change of ``user`` breaks, by form
-    field; empty when none. Reads only. ``role`` None: the role itself was not valid."""
+    field; empty when none. Reads only. ``role`` None: the role itself was not valid.
+    ``grid_choice`` (SHARE_GRID or HAND_OVER_GRID) is asked for, under ``handover``, when a
+    grid worker is given a grid that has a worker of its own already."""
     problems: dict[str, list] = {}
     if username is not None and db.session.scalar(select(User.id).where(
             func.lower(User.username) == username.strip().lower())) is not None:
@@ -93,6 +99,12 @@ def account_problems(*, role: Role | None, scope: Scope, password: str,
                                    n=MIN_PASSWORD_LENGTH)]
     if role is not None and (area := scope_problems(role, scope)):
         problems["area"] = area
+    elif role == Role.GRID_WORKER and grid_choice not in GRID_CHOICES and (
+            others := _grid_taken(scope.grid, user)):
+        problems["handover"] = [_l(
+            "%(grid)s already has a grid worker: %(names)s. Add this account as another "
+            "worker of the grid, or hand the grid over (from today they no longer have it)?",
+            grid=scope.grid.label, names="、".join(u.display_name for u in others))]
     if user is not None and actor is not None and user.id == actor.id and (
             role != Role.ADMIN or not active):
         problems["role" if role != Role.ADMIN else "active"] = [
@@ -100,8 +112,18 @@ def account_problems(*, role: Role | None, scope: Scope, password: str,
     return problems
 
 
-def apply_scope(user: User, role: Role, scope: Scope) -> None:
-    """Set role and area; staff roles keep exactly one level, others none."""
+def _grid_taken(grid: Grid, user: User | None) -> list[User]:
+    """The grid's own workers today whom ``user`` (None: a new account) would join or replace
+    there; none when the grid is their own already."""
+    if user is not None and user.role == Role.GRID_WORKER and user.grid == grid:
+        return []
+    return areas.own_workers(grid, local_today(), besides=user)
+
+
+def apply_scope(user: User, role: Role, scope: Scope, *, actor: User | None,
+                handover: bool = False) -> None:
+    """Set role and area; staff roles keep exactly one level, others none. A grid worker
+    given a grid that has a worker of its own takes it over (``handover``) or shares it."""
     if problems := scope_problems(role, scope):
         raise AccountError({"area": problems})
     user.role = role
@@ -109,23 +131,26 @@ def apply_scope(user: User, role: Role, scope: Scope) -> None:
     if role != Role.GRID_WORKER:
         areas.release_grids(user, today)
     elif user.grid != scope.grid:
-        areas.assign_worker(scope.grid, user, today=today, actor=None)
+        areas.assign_worker(scope.grid, user, today=today, actor=actor, handover=handover)
     user.community = scope.community if role == Role.COORDINATOR else None
     user.street = scope.street if role == Role.COORDINATOR and scope.community is None else None
 
 
 def create_user(*, actor: User | None, username: str, display_name: str, password: str,
-                role: Role, scope: Scope, phone: str = "") -> User:
-    """Create an account after checking the username, password and scope."""
+                role: Role, scope: Scope, phone: str = "",
+                grid_choice: str | None = None) -> User:
+    """Create an account after checking the username, password and scope (and, for a grid
+    that has a worker already, whether to share it or hand it over: ``grid_choice``)."""
     username = username.strip()
     if problems := account_problems(role=role, scope=scope, password=password,
-                                    username=username):
+                                    username=username, grid_choice=grid_choice):
         raise AccountError(problems)
     user = User(username=username, display_name=display_name.strip(), phone=phone.strip(),
-                active=True)
+                role=role, active=True)
     user.set_password(password)
-    apply_scope(user, role, scope)
     db.session.add(user)
+    db.session.flush()  # the id the assignment and its audit event name
+    apply_scope(user, role, scope, actor=actor, handover=grid_choice == HAND_OVER_GRID)
     db.session.flush()
     audit.record(actor, "user.create", "user", user.id, role=role.value)
     return user
@@ -150,13 +175,14 @@ def sign_up(*, role: Role, username: str, display_name: str, phone: str,
 
 
 def update_user(*, actor: User, user: User, display_name: str, phone: str, role: Role,
-                scope: Scope, active: bool, new_password: str = "") -> None:
+                scope: Scope, active: bool, new_password: str = "",
+                grid_choice: str | None = None) -> None:
     """Change an account; a role, scope or status change ends its sessions."""
     before = (user.role, user.grid_id, user.community_id, user.street_id, user.active)
     if problems := account_problems(role=role, scope=scope, password=new_password, user=user,
-                                    actor=actor, active=active):
+                                    actor=actor, active=active, grid_choice=grid_choice):
         raise AccountError(problems)
-    apply_scope(user, role, scope)
+    apply_scope(user, role, scope, actor=actor, handover=grid_choice == HAND_OVER_GRID)
     user.display_name = display_name.strip()
     user.phone = phone.strip()
     user.active = active

@@ -92,25 +92,45 @@ def grid_worker(grid_id: int, today: date) -> User | None:
 
 
 def _end(assignment: GridAssignment, today: date) -> None:
-    """End an assignment before today (an assignment that has not begun simply never holds).
-    The day before the later of its first day and today: never before the first date."""
+    """End an assignment before today: its last day is yesterday. One that began today, or
+    has not begun, then never holds (it ends the day before its first: a worker given a grid
+    and handed it over the same day, a cover called off; ``GridAssignment.never_held``)."""
     assignment.ends_on = max(assignment.starts_on, today) - timedelta(days=1)
 
 
-def assign_worker(grid: Grid, user: User, *, today: date, actor: User | None) -> GridAssignment:
-    """Make ``user`` the grid's own worker from today: one action that ends the previous
-    worker's charge of the grid and the user's charge of another grid of their own."""
+def own_workers(grid: Grid, today: date, *, besides: User | None = None) -> list[User]:
+    """The grid's own workers today (not colleagues covering), by name: whom another worker
+    of the grid would share it with, or take it from. ``besides``: left out of the list."""
+    query = (select(User).join(GridAssignment, GridAssignment.user_id == User.id)
+             .where(GridAssignment.grid_id == grid.id, ~GridAssignment.cover,
+                    GridAssignment.in_force(today)).order_by(User.display_name, User.id))
+    if besides is not None and besides.id is not None:
+        query = query.where(User.id != besides.id)
+    return list(db.session.scalars(query))
+
+
+def assign_worker(grid: Grid, user: User, *, today: date, actor: User | None,
+                  handover: bool = True) -> GridAssignment:
+    """Make ``user`` one of the grid's own workers from today, ending their charge of another
+    grid of their own. ``handover``: they take the grid over, and the charge of its other own
+    workers ends today (a colleague's cover runs on to its last day); otherwise they work it
+    beside them (a grid often has two workers)."""
     if user.role != Role.GRID_WORKER or not user.active:
         raise AreaError(_l("Only an active grid worker can be given a grid."))
+    ending = GridAssignment.user_id == user.id
+    if handover:
+        ending = ending | (GridAssignment.grid_id == grid.id)
     for old in db.session.scalars(select(GridAssignment).where(
-            ~GridAssignment.cover, GridAssignment.in_force(today),
-            (GridAssignment.grid_id == grid.id) | (GridAssignment.user_id == user.id))):
+            ~GridAssignment.cover, GridAssignment.in_force(today), ending)):
         _end(old, today)
+        audit.record(actor, "grid.unassign", "grid", old.grid_id, user_id=old.user_id,
+                     ends_on=str(old.ends_on))
     assignment = GridAssignment(grid=grid, user=user, starts_on=today, created_by_id=getattr(
         actor, "id", None))
     db.session.add(assignment)
     db.session.flush()
-    audit.record(actor, "grid.assign", "grid", grid.id, user_id=user.id, starts_on=str(today))
+    audit.record(actor, "grid.assign", "grid", grid.id, user_id=user.id, starts_on=str(today),
+                 handover=handover)
     return assignment
 
 

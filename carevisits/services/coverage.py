@@ -12,15 +12,18 @@ The rules (docs/DECISIONS.md, "The dashboard's figures"):
   past moment). Paused elders, and elders closed during the month, are shown apart.
 - *Late*: now, the schedule rule (``schedule.state_clause``); at a past moment (the end of a
   past month, the end of a week), rebuilt from the contacts and today's policy.
-- A worker's row adds up the grids they held during the month (own or cover) for elders and
-  met, and the grids they work on the reckoning day (a cover first) for overdue and never
-  met.
+- *On schedule*: met at least once and not overdue. A never-visited elder is due from the
+  day they were registered, so 按时 is never 100% while first visits are owed.
+- A grid's elders count once, in the row of its main worker of the month (the own worker who
+  held it on the most days; :func:`main_workers`), so the worker rows add up to the whole; a
+  colleague's cover, a grid shared or handed over are listed in the rows as such.
 - A finished month's figures are read from what the scan stored (services/coverage_store.py)
   once it has; until then they are worked out from the visits, by the same rules.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 
@@ -53,7 +56,22 @@ from carevisits.services.scope import community_scope
 
 __all__ = ["Reckoning", "day_of", "sql_day"]
 
-FIGURES = ("elders", "met", "paused", "closed", "late", "never")
+FIGURES = ("elders", "met", "paused", "closed", "late", "never", "behind")
+# The key of the worker table's row of grids no worker of their own held during the month.
+NOBODY = 0
+
+
+@dataclass
+class Held:
+    """A grid a worker held during the month (the days within it), and whose row counts its
+    elders: theirs (``counted``), or the grid's main worker's (``main``, "" for nobody)."""
+
+    grid: str
+    first: date
+    last: date
+    cover: bool
+    counted: bool
+    main: str
 
 
 @dataclass
@@ -69,9 +87,10 @@ class Row:
     closed: int = 0  # closed during the month
     late: int = 0  # of the population, overdue (now, or at the month's end)
     never: int = 0  # of the population, never met
-    scheduled: int | None = None  # whom late/never are counted over, if not ``elders``
+    behind: int = 0  # of the population, not on schedule: overdue or never met
     met_week: int = 0  # the month under way: of the population, met since this week's Monday
     by_level: dict = field(default_factory=dict)
+    held: list[Held] = field(default_factory=list)  # a worker's grids of the month
 
     @property
     def rate(self) -> float | None:
@@ -79,16 +98,13 @@ class Row:
         return self.met / self.elders if self.elders else None
 
     @property
-    def scheduled_elders(self) -> int:
-        return self.elders if self.scheduled is None else self.scheduled
-
-    @property
     def on_schedule(self) -> int:
-        return self.scheduled_elders - self.late
+        """Of the population, met at least once and not overdue."""
+        return self.elders - self.behind
 
     @property
     def on_schedule_share(self) -> float | None:
-        return self.on_schedule / self.scheduled_elders if self.scheduled_elders else None
+        return self.on_schedule / self.elders if self.elders else None
 
     def add(self, values: dict[str, int]) -> None:
         for name, value in values.items():
@@ -123,7 +139,7 @@ def _by_grid_and_level(user: User, r: Reckoning, within: ColumnElement[bool] | N
     stored = None if r.current else coverage_store.period(PeriodKind.MONTH, r.start, r.end)
     if stored is not None:
         flags = [ElderMonth.counted, ElderMonth.met, ElderMonth.paused, ElderMonth.closed,
-                 ElderMonth.late, ElderMonth.never]
+                 ElderMonth.late, ElderMonth.never, ElderMonth.late | ElderMonth.never]
         query = (select(ElderMonth.grid_id, ElderMonth.care_level, *map(count_of, flags))
                  .join(Grid, ElderMonth.grid_id == Grid.id)
                  .join(Community, Grid.community_id == Community.id)
@@ -172,31 +188,60 @@ def holds_on(day) -> ColumnElement[bool]:
 
 
 def _workers(r: Reckoning, grids: dict[int, Row]) -> list[Row]:
-    """Per worker, by name: the elders of the grids they held during the month and how many
-    were met; overdue and never met among the grids they work on the reckoning day."""
-    held = (select(User.id, User.display_name, GridAssignment.grid_id, holds_on(r.day))
+    """Per worker, by name: every figure of the grids they were the main worker of this month
+    (each grid counted once, so that the rows add up to the whole), and every grid they held
+    in it — their own, shared, handed over or covered — with its days. Then, if any, the row
+    of grids nobody held as their own (key NOBODY)."""
+    held = (select(GridAssignment.id, GridAssignment.user_id, User.display_name,
+                   GridAssignment.grid_id, GridAssignment.cover, GridAssignment.starts_on,
+                   GridAssignment.ends_on)
             .join(User, GridAssignment.user_id == User.id)
             .where(GridAssignment.grid_id.in_(list(grids)), GridAssignment.starts_on <= r.day,
                    or_(GridAssignment.ends_on.is_(None),
                        GridAssignment.ends_on >= r.first_day))
-            .order_by(User.display_name, User.id))
-    month, today = defaultdict(set), defaultdict(set)
-    names = {}
-    for user_id, name, grid_id, working in db.session.execute(held):
-        names[user_id] = name
-        month[user_id].add(grid_id)
-        if working:
-            today[user_id].add(grid_id)
-    rows = []
-    for user_id, name in names.items():
-        row = Row(user_id, name, scheduled=0)
-        for grid_id in month[user_id]:
-            row.add({"elders": grids[grid_id].elders, "met": grids[grid_id].met})
-        for grid_id in today[user_id]:
-            g = grids[grid_id]
-            row.add({"scheduled": g.elders, "late": g.late, "never": g.never})
-        rows.append(row)
-    return rows
+            .order_by(User.display_name, User.id, GridAssignment.starts_on, GridAssignment.id))
+    spans, names = [], {}
+    for assignment_id, user_id, name, grid_id, cover, starts_on, ends_on in db.session.execute(
+            held):
+        first, last = max(starts_on, r.first_day), min(ends_on or r.day, r.day)
+        if first <= last:  # one ended on its first day held on no day
+            names[user_id] = name
+            spans.append((assignment_id, user_id, grid_id, cover, starts_on, first, last))
+    main = main_workers(spans, r.day)
+    rows = {user_id: Row(user_id, name) for user_id, name in names.items()}
+    nobody = Row(NOBODY, "")
+    for grid_id, grid in grids.items():
+        (rows[main[grid_id]] if grid_id in main else nobody).add(
+            {name: getattr(grid, name) for name in FIGURES})
+    for _id, user_id, grid_id, cover, _starts, first, last in spans:
+        rows[user_id].held.append(Held(
+            f"{grids[grid_id].parent} · {grids[grid_id].name}", first, last, cover,
+            counted=not cover and main.get(grid_id) == user_id,
+            main=names.get(main.get(grid_id), "")))
+    unheld = nobody.elders + nobody.paused + nobody.closed
+    return [*rows.values(), *([nobody] if unheld else [])]
+
+
+def main_workers(spans: list[tuple], day: date) -> dict[int, int]:
+    """Grid id → its main worker of the month: of its own workers (covers never), the one who
+    held it on the most days up to ``day``; on a tie the one holding it on ``day``, then the
+    one who has held it longest. ``spans``: (assignment id, user id, grid id, cover, first
+    day, first day in the month, last day in the month) as :func:`_workers` reads them."""
+    days: dict[tuple[int, int], int] = defaultdict(int)
+    since: dict[tuple[int, int], tuple] = {}
+    for assignment_id, user_id, grid_id, cover, starts_on, first, last in spans:
+        if not cover:
+            key = grid_id, user_id
+            days[key] += (last - first).days + 1
+            since[key] = min(since.get(key, (starts_on, assignment_id)),
+                             (starts_on, assignment_id))
+    holding = {(g, u) for _a, u, g, cover, _s, _f, last in spans if not cover and last == day}
+    best: dict[int, tuple] = {}
+    for (grid_id, user_id), n in days.items():
+        rank = (-n, (grid_id, user_id) not in holding, since[grid_id, user_id], user_id)
+        if grid_id not in best or rank < best[grid_id]:
+            best[grid_id] = rank
+    return {grid_id: rank[-1] for grid_id, rank in best.items()}
 
 
 def percent(share: float | None) -> float | None:

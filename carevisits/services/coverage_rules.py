@@ -236,17 +236,25 @@ def late_at(at: datetime, now: datetime) -> ColumnElement[bool]:
     return and_(Elder.created_at <= case(*graces), Elder.id.not_in(recent))
 
 
-def never_met(reckoning: Reckoning) -> ColumnElement[bool]:
-    """SQL on Elder: no contact ever, as of the reckoning moment."""
-    if reckoning.current:
+def never_met(at: datetime, now: datetime) -> ColumnElement[bool]:
+    """SQL on Elder: no contact ever, as of ``at``."""
+    if at >= now:
         return Elder.last_contact_at.is_(None)
     # Met since but not before: the visits are read only for elders last met after the
     # moment (correlated with the enclosing statement's Elder and Community: the phone rule).
     before = exists(select(VisitRecord.id).join(Visit, VisitRecord.visit_id == Visit.id).where(
-        VisitRecord.elder_id == Elder.id, Visit.occurred_at < reckoning.at,
+        VisitRecord.elder_id == Elder.id, Visit.occurred_at < at,
         Visit.voided_at.is_(None), VisitRecord.outcome.in_(MET_OUTCOMES),
         or_(Visit.method != VisitMethod.PHONE, _phone_counts())))
-    return Elder.last_contact_at.is_(None) | ((Elder.last_contact_at >= reckoning.at) & ~before)
+    return Elder.last_contact_at.is_(None) | ((Elder.last_contact_at >= at) & ~before)
+
+
+def behind_at(at: datetime, now: datetime) -> ColumnElement[bool]:
+    """SQL on Elder (within a population): not on schedule at ``at`` — overdue, or never met
+    at all. A never-visited elder is due from the day they were registered: within the grace
+    hours they are not yet overdue (no alert), but not on schedule either, so that 按时 is
+    never 100% while first visits are still owed."""
+    return late_at(at, now) | never_met(at, now)
 
 
 def elder_household() -> ColumnElement[bool]:
@@ -277,19 +285,21 @@ def closed_during(r: Reckoning) -> ColumnElement[bool]:
 
 def elder_figures(r: Reckoning) -> dict[str, ColumnElement[bool]]:
     """SQL on Elder (Household, Grid and Community joined), one condition per figure: in the
-    population, met in the month, paused, closed during it, overdue, never met. Over elders
-    added before the reckoning moment."""
+    population, met in the month, paused, closed during it, overdue, never met, and not on
+    schedule (overdue or never met: ``behind_at``). Over elders added before the reckoning
+    moment."""
     pop = population(r.at, r.now, r.zone)
+    late, never = late_at(r.at, r.now), never_met(r.at, r.now)
     return {"elders": pop, "met": pop & met_between(r.start, r.end, r.now),
             "paused": ~closed_by(r.day) & paused_at(r.at, r.now, r.zone),
-            "closed": closed_during(r), "late": pop & late_at(r.at, r.now),
-            "never": pop & never_met(r)}
+            "closed": closed_during(r), "late": pop & late, "never": pop & never,
+            "behind": pop & (late | never)}  # behind_at, its parts built once
 
 
 def week_figures(start: datetime, end: datetime, now: datetime, zone: ZoneInfo
                  ) -> dict[str, ColumnElement[bool]]:
     """SQL on Elder (Household, Grid and Community joined) for a week of the trends: in the
-    population at its end, met during it, on schedule at its end."""
+    population at its end, met during it, on schedule at its end (met once and not overdue)."""
     pop = population(end, now, zone)
     return {"elders": pop, "met": pop & met_between(start, end, now),
-            "on_schedule": pop & ~late_at(end, now)}
+            "on_schedule": pop & ~behind_at(end, now)}

@@ -36,7 +36,7 @@ from carevisits.services.scope import household_scope
 TITLE = "月度工作报表"
 FORMATS = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "pdf": "application/pdf"}
-AREA_HEADER = ["老人数(应访)", "本月已见面", "走访率(%)", "暂停", "本月销册", "逾期", "从未走访",
+AREA_HEADER = ["老人数(应访)", "本月已见面", "走访率(%)", "暂停", "本月销档", "逾期", "从未走访",
                "按时率(%)"]
 
 
@@ -44,6 +44,21 @@ def area_line(row: coverage.Row) -> list:
     """A row's figures as every table of the report shows them."""
     return [row.elders, row.met, coverage.percent(row.rate), row.paused, row.closed, row.late,
             row.never, coverage.percent(row.on_schedule_share)]
+
+
+def held_text(held: list[coverage.Held]) -> str:
+    """A worker's grids of the month in words, as the dashboard lists them: 一网格 (counted
+    in their row), 二网格（代班 11-10至11-14）, 三网格（11-01至11-11，计入张三）."""
+    parts = []
+    for h in held:
+        days = f"{h.first:%m-%d}至{h.last:%m-%d}"
+        if h.cover:
+            parts.append(f"{h.grid}（代班 {days}）")
+        elif h.counted:
+            parts.append(h.grid)
+        else:
+            parts.append(f"{h.grid}（{days}，计入{h.main or '无人'}）")
+    return "；".join(parts)
 
 
 def summary_lines(board: Dashboard) -> list[list]:
@@ -54,8 +69,9 @@ def summary_lines(board: Dashboard) -> list[list]:
              ["统计时点", local_text(board.reckoning.at, board.reckoning.zone)],
              ["应访老人", t.elders], ["本月已见面", t.met],
              ["走访率(%)", coverage.percent(t.rate)],
-             ["暂停(不计入)", t.paused], ["本月销册(不计入)", t.closed],
-             ["按时(未逾期)", t.on_schedule], ["按时率(%)", coverage.percent(t.on_schedule_share)],
+             ["暂停(不计入)", t.paused], ["本月销档(不计入)", t.closed],
+             ["按时(已走访且未逾期)", t.on_schedule],
+             ["按时率(%)", coverage.percent(t.on_schedule_share)],
              ["逾期", t.late], ["从未走访", t.never]]
     for level, row in sorted(t.by_level.items()):
         lines.append([f"走访率(%)·{CARE_LEVELS[level]}", coverage.percent(row.rate)])
@@ -116,10 +132,11 @@ def sheets(user: User, board: Dashboard) -> list[tuple[str, list[str], list[list
           for row in board.figures.community]),
         ("各网格", ["社区", "网格", *AREA_HEADER],
          [[row.parent, row.name, *area_line(row)] for row in board.grids]),
-        ("各网格员", ["网格员", "负责老人", "本月已见面", "走访率(%)", "今日负责", "逾期",
-                   "从未走访", "按时率(%)"],
-         [[w.name, w.elders, w.met, coverage.percent(w.rate), w.scheduled_elders, w.late, w.never,
-           coverage.percent(w.on_schedule_share)] for w in board.workers]),
+        ("各网格员", ["网格员", "计入的老人", "本月已见面", "走访率(%)", "逾期", "从未走访",
+                   "按时率(%)", "本月的网格（代班、共同负责、交接）"],
+         [[w.name or "（无人负责的网格）", w.elders, w.met, coverage.percent(w.rate), w.late,
+           w.never, coverage.percent(w.on_schedule_share), held_text(w.held)]
+          for w in board.workers]),
         ("月末逾期老人", ["社区", "网格", "户号", "地址", "老人", "关爱等级", "最近见面"],
          _late_rows(user, board)),
         ("告警", ["发生时间", "社区", "网格", "老人", "类型", "级别", "状态", "确认时间",

@@ -199,7 +199,7 @@ def trends(r: Reckoning, figures: Figures) -> dict[str, list[Week]]:
     index = {start: i for i, (start, _end) in enumerate(spans)}
     found = db.session.execute(_stored_weeks(spans, list(community_of))).all()
     if r.current:
-        found += [(spans[-1][0], g.key, g.elders, g.met_week, g.elders - g.late)
+        found += [(spans[-1][0], g.key, g.elders, g.met_week, g.on_schedule)
                   for g in figures.grid]
     taken = {start for start, *_rest in found}
     for start, end in spans:
