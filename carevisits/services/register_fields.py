@@ -122,7 +122,13 @@ ADDRESS_SUFFIXES = {"building": ("号楼", "栋", "幢", "座"), "unit": ("单�
 def address_parts(values: dict) -> dict:
     """Address, building, unit and room as kept (the form's boxes and the import's columns
     agree): cleaned, and the 号楼 / 单元 / 室 the address shows after them (format_address)
-    dropped when typed into their box — "２号楼" is building "2"."""
+    dropped when typed into their box — "２号楼" is building "2". Building, unit and room
+    may be blank; when all three are, the address is split (split_address), so that
+    湖滨路60号2-2-402 typed in one box is the household of 湖滨路60号 2号楼 2单元 402室."""
+    if not any(clean(values.get(key)) for key in ("building", "unit", "room")):
+        values = dict(zip(("address", "building", "unit", "room"),
+                          split_address(clean(values.get("address"), lines=False)),
+                          strict=True))
     parts = {}
     for key in ("address", "building", "unit", "room"):
         value = clean(values.get(key), lines=False)
