@@ -94,6 +94,10 @@ class Elder(db.Model):
     gender: Mapped[str] = mapped_column(String(1), default="")  # 男 / 女
     birth_year: Mapped[int] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(30), default="")
+    # The elder's further numbers (a landline, a second mobile), as register_fields keeps
+    # them: shown beside the phone on the elder page and the door form.
+    other_phones: Mapped[list[str]] = mapped_column(JSON, default=list,
+                                                    server_default=text("'[]'"))
     # [{"name": …, "relation": …, "phone": …}, …], the first one called first.
     emergency_contacts: Mapped[list[dict]] = mapped_column(JSON, default=list)
     living_situation: Mapped[LivingSituation] = mapped_column(
@@ -103,6 +107,8 @@ class Elder(db.Model):
     health_notes: Mapped[str] = mapped_column(Text, default="")
     # Short words the visitor must know at the door: 行动不便, 听力差 …
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # 备注: what else the visitor should know, in sentences (轮椅; 听力差，敲门要大声).
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     # A closed record leaves rounds, scans and door forms and keeps its history.
     closed_reason: Mapped[ClosedReason | None] = mapped_column(str_enum(ClosedReason))
     closed_on: Mapped[date | None] = mapped_column(Date)
