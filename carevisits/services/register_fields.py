@@ -262,8 +262,8 @@ def _longest_number(tokens: list, start: int) -> tuple[int, str] | None:
 
 def _piece_numbers(piece: str) -> tuple[list[str], list[str]]:
     """The numbers of one piece of a phone cell (between separators) and what is left."""
-    tokens = [t for t in PHONE_TOKEN.finditer(PHONE_LABELS.sub(" ", piece))
-              if t.lastgroup != "sep"]
+    piece = PHONE_LABELS.sub(" ", piece)
+    tokens = [t for t in PHONE_TOKEN.finditer(piece) if t.lastgroup != "sep"]
     numbers, unread, left = [], [], []
     i = 0
     while i < len(tokens):
@@ -283,8 +283,7 @@ def _piece_numbers(piece: str) -> tuple[list[str], list[str]]:
                 number, i = f"{number}转{extension[0]}", extension[1]
         numbers.append(number)
     if left:
-        unread.append(PHONE_TOKEN.sub(lambda m: m[0], piece[left[0].start():left[-1].end()])
-                      .strip())
+        unread.append(piece[left[0].start():left[-1].end()].strip())
     return numbers, unread
 
 
