@@ -9,6 +9,7 @@ import pytest
 from carevisits.extensions import db
 from carevisits.models import Household
 from carevisits.services import households
+from carevisits.services.register_rows import Register, RowCheck
 from tests import factories
 from tests.clock import SHANGHAI
 from tests.conftest import latest, login
@@ -106,3 +107,42 @@ def test_a_bungalow_at_the_door_and_on_the_elder_page_shows_its_address(client, 
     assert "明湖西街74号" in door and "号楼" not in door
     elder = client.get(f"/elders/{bungalow.elders[0].id}").get_data(as_text=True)
     assert "明湖西街74号" in elder and "明湖西街74号号楼" not in elder
+
+
+def _place(world, **cells) -> tuple[dict | None, list]:
+    """The household a register row of grid 一 names, and the row's errors."""
+    register = Register(world.streets[0].id, None)
+    check = RowCheck(2, {"community": world.grids[0].community.name,
+                         "grid": world.grids[0].name, **cells}, register, MORNING.date(), {})
+    return check.household(), check.errors
+
+
+def test_an_import_row_may_give_any_address(world, bungalow):
+    found, errors = _place(world, address="明湖西街74号")
+    assert errors == [] and found["id"] == bungalow.id  # the 平房 already on the register
+    found, errors = _place(world, address="曲水亭街东巷3号院")
+    assert errors == [] and found["id"] is None
+    assert (found["address"], found["building"], found["unit"], found["room"]) == (
+        "曲水亭街东巷3号院", "", "", "")
+    # Separate columns, building and room blank.
+    found, errors = _place(world, address="明湖西街74号", building="", unit="", room="")
+    assert errors == [] and found["id"] == bungalow.id
+    found, errors = _place(world, address="泉城路12号", building="", unit="1", room="301室")
+    assert errors == [] and (found["building"], found["unit"], found["room"]) == ("", "1",
+                                                                                  "301")
+    # Too long is still an error, at its column.
+    _, errors = _place(world, address="泉城路12号", building="", room="3" * 21)
+    assert [(e.column, str(e.message)) for e in errors] == [("房号", "内容过长")]
+
+
+def test_one_address_written_two_ways_in_a_sheet_is_one_household(world, clock):
+    clock.set(MORNING)
+    h = factories.household(world.grids[0], address="湖滨路60号", building="2", unit="2",
+                            room="402")
+    db.session.commit()
+    for cells in ({"address": "湖滨路60号2-2-402"}, {"address": "湖滨路60号2号楼2单元402室"},
+                  {"address": "湖滨路60号2号楼2单元402"},
+                  {"address": "湖滨路60号", "building": "2号楼", "unit": "2单元",
+                   "room": "402"}):
+        found, errors = _place(world, **cells)
+        assert errors == [] and found["id"] == h.id, cells
