@@ -90,3 +90,27 @@ def test_an_integration_gets_no_further_number_and_no_notes(client, world, clock
     for secret in ("0531-88886666", "13900002222", "轮椅", "敲门要大声", "other_phones",
                    "notes"):
         assert secret not in body, secret
+
+
+def test_editing_an_elder_with_more_contacts_than_empty_rows_keeps_them_all(
+        client, world, as_user, clock):
+    """An imported cell gives one contact per number: four are shown and kept."""
+    clock.set(MORNING)
+    elder = world.h1.elders[0]
+    contacts = [{"relation": "女儿", "name": "王芳", "phone": "13912345678"},
+                {"relation": "女儿", "name": "王芳", "phone": "0531-88886666"},
+                {"relation": "儿子", "name": "王强", "phone": "13800001111"},
+                {"relation": "邻居", "name": "张敏", "phone": "13800002222"}]
+    elder.emergency_contacts = contacts
+    db.session.commit()
+    as_user(world.community_coordinator)
+    form = client.get(f"/register/elders/{elder.id}/edit").get_data(as_text=True)
+    assert 'name="contacts-3-phone"' in form and "13800002222" in form
+    rows = {f"contacts-{i}-{key}": c[key] for i, c in enumerate(contacts)
+            for key in ("name", "relation", "phone")}
+    data = {**ELDER, "name": elder.name, "birth_year": str(elder.birth_year),
+            "phone": elder.phone, **rows}
+    assert client.post(f"/register/elders/{elder.id}/edit", data=data).status_code == 302
+    db.session.rollback()
+    assert db.session.get(Elder, elder.id).emergency_contacts == [
+        {"name": c["name"], "relation": c["relation"], "phone": c["phone"]} for c in contacts]

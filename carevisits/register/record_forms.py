@@ -25,7 +25,10 @@ from carevisits.models.base import local_today
 from carevisits.services import devices
 from carevisits.services import register_fields as fields
 
-CONTACT_ROWS = 3
+CONTACT_ROWS = 3  # empty rows the form offers
+# The most contacts one elder may have: an imported cell may hold more than the form's empty
+# rows (one contact per number), and editing the elder must not drop any of them.
+CONTACTS_MAX = 10
 
 
 def _birth_year(text: str) -> int:
@@ -130,7 +133,7 @@ class ElderForm(TextForm):
     phone = StringField(_l("Phone"), validators=[_phone])
     other_phones = StringField(_l("Further numbers"), validators=[Length(max=200)])
     contacts = FieldList(FormField(ContactForm), min_entries=CONTACT_ROWS,
-                         max_entries=CONTACT_ROWS)
+                         max_entries=CONTACTS_MAX)
     living_situation = SelectField(_l("Living"), choices=labels.as_choices(labels.LIVING))
     care_level = SelectField(_l("Care level"), choices=labels.as_choices(labels.CARE_LEVELS))
     health_notes = TextAreaField(_l("Health notes"), validators=[Length(max=2000)])
@@ -162,6 +165,8 @@ class ElderForm(TextForm):
         self.living_situation.data = elder.living_situation.value
         self.care_level.data = elder.care_level.value
         self.tags.data = "、".join(elder.tags)
+        while len(self.contacts) < min(len(elder.emergency_contacts), CONTACTS_MAX):
+            self.contacts.append_entry()
         for row, contact in zip(self.contacts, elder.emergency_contacts, strict=False):
             row.form.name.data, row.form.relation.data, row.form.phone.data = (
                 contact.get("name", ""), contact.get("relation", ""), contact.get("phone", ""))
