@@ -131,7 +131,7 @@ class ElderForm(TextForm):
     birth_year = StringField(_l("Year of birth"), validators=[
         DataRequired(_l("Enter the year of birth."))])
     phone = StringField(_l("Phone"), validators=[_phone])
-    other_phones = StringField(_l("Further numbers"), validators=[Length(max=200)])
+    other_phones = StringField(_l("Further phone numbers"), validators=[Length(max=200)])
     contacts = FieldList(FormField(ContactForm), min_entries=CONTACT_ROWS,
                          max_entries=CONTACTS_MAX)
     living_situation = SelectField(_l("Living"), choices=labels.as_choices(labels.LIVING))
