@@ -350,7 +350,8 @@ RELATION_WORDS = (
     "亲戚 楼长 社工")
 RELATIONS = sorted(RELATION_WORDS.split(), key=len, reverse=True)
 RELATION_FIRST = re.compile(rf"^({'|'.join(RELATIONS)})[\s:\-]*(.*)$")
-RELATION_LAST = re.compile(rf"^(.*?)[\s:\-]+({'|'.join(RELATIONS)})$")
+# 王芳 女儿, or 王芳女儿 when what is left before it is a name of 2 to 4 characters.
+RELATION_LAST = re.compile(rf"^(.*?[\s:\-]+|[^\s:\-]{{2,4}})({'|'.join(RELATIONS)})$")
 BRACKETED = re.compile(r"^(.*?)[(\[【]([^)\]】]+)[)\]】](.*)$")
 CONTACT_LABELS = re.compile(r"紧急联系人|联系人|联系电话|电话|手机|姓名|关系")
 CONTACT_PUNCTUATION = " :-.()[]【】"
@@ -374,7 +375,7 @@ def _person(text: str) -> tuple[str, str]:
         text, relation = last[1], last[2]
     elif text in RELATIONS:
         relation, text = text, ""
-    return relation, re.sub(r"[\s:]+", "", text)
+    return relation, re.sub(r"[\s:]+", "", text).strip(CONTACT_PUNCTUATION)
 
 
 def _side(person: tuple[str, str]) -> str:
