@@ -48,12 +48,13 @@ def grid(community_, name=None) -> Grid:
     return g
 
 
-def household(grid_, *, elders=1, building="1", room=None, address="测试路1号院",
+def household(grid_, *, elders=1, building="1", unit="1", room=None, address="测试路1号院",
               care_level=CareLevel.GENERAL) -> Household:
-    """A household with elders and a live door code (``household.code``)."""
+    """A household with elders and a live door code (``household.code``); ``room=""`` for
+    an address without one (a 平房: building and unit blank too)."""
     n = next(_seq)
     h = Household(grid=grid_, number=new_household_number(), address=address,
-                  building=building, unit="1", room=room or f"{100 + n}")
+                  building=building, unit=unit, room=f"{100 + n}" if room is None else room)
     db.session.add(h)
     for i in range(elders):
         e = Elder(name=f"老人{n}{'甲乙丙'[i]}", gender="女", birth_year=1940,

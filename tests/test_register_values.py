@@ -57,9 +57,18 @@ def test_every_number_of_a_phone_cell_is_read(cell, numbers):
     assert fields.phones(cell) == (numbers, [])
 
 
+def test_numbers_as_kept_read_back_as_themselves():
+    """An export writes the further numbers joined by 、: importing it changes nothing."""
+    kept = [n for numbers in PHONE_CELLS.values() for n in numbers]
+    assert fields.phones("、".join(kept)) == (list(dict.fromkeys(kept)), [])
+    assert all(fields.phone(n) == n for n in kept)
+
+
 @pytest.mark.parametrize(("cell", "numbers", "unread"), [
     ("无", [], ["无"]),
     ("13800001111 儿子", ["13800001111"], ["儿子"]),
+    ("手机：13800001111 儿子家", ["13800001111"], ["儿子家"]),
+    ("家里 88886666，手机 13800001111", ["88886666", "13800001111"], ["家里"]),
     ("1380000111", [], ["1380000111"]),
     ("13800001111/12345", ["13800001111"], ["12345"]),
     ("13800001111 转 12", ["13800001111"], ["转 12"]),
@@ -104,6 +113,9 @@ WANG_QIANG = {"relation": "儿子", "name": "王强", "phone": "13800001111"}
     ("王芳（女儿）13912345678", [WANG_FANG]),
     ("王芳(女儿) 139 1234 5678", [WANG_FANG]),
     ("王芳 女儿 13912345678", [WANG_FANG]),
+    ("王芳女儿13912345678", [WANG_FANG]),
+    ("王芳-女儿-139-1234-5678", [WANG_FANG]),
+    ("张姐姐 13912345678", [{"relation": "", "name": "张姐姐", "phone": "13912345678"}]),
     ("王芳 13912345678（女儿）", [WANG_FANG]),
     ("13912345678 女儿王芳", [WANG_FANG]),
     ("女儿，王芳，13912345678", [WANG_FANG]),

@@ -17,6 +17,7 @@ from carevisits.access import coordinator_required
 from carevisits.extensions import db
 from carevisits.models import Grid, Household, JobStatus, PrintJob
 from carevisits.models.base import utcnow
+from carevisits.models.household import format_building
 from carevisits.paging import paginate
 from carevisits.printing.forms import AreaPrintForm, HouseholdPrintForm
 from carevisits.services import printjobs
@@ -60,8 +61,9 @@ def grid(grid_id: int):
     for h in households:
         buildings.setdefault(f"{h.address}|{h.building}", []).append(h)
     form = HouseholdPrintForm()
-    form.buildings.choices = labels.as_choices({key: key.replace("|", "") + "号楼"
-                                                for key in buildings})
+    building_labels = {key: format_building(hs[0].address, hs[0].building)
+                       for key, hs in buildings.items()}
+    form.buildings.choices = labels.as_choices(building_labels)
     form.households.choices = labels.as_choices({h.id: h.full_address for h in households})
     if form.is_submitted():
         valid = form.validate()  # every error at once: the choice below as well
@@ -73,6 +75,7 @@ def grid(grid_id: int):
         elif valid and (done := _queue(form, chosen, grid.label)):
             return done
     return render_template("printing/grid.html", form=form, grid=grid, buildings=buildings,
+                           building_labels=building_labels,
                            plan=printjobs.configured_qr_plan()), (
         422 if form.is_submitted() else 200)
 

@@ -25,7 +25,10 @@ from carevisits.models.base import local_today
 from carevisits.services import devices
 from carevisits.services import register_fields as fields
 
-CONTACT_ROWS = 3
+CONTACT_ROWS = 3  # empty rows the form offers
+# The most contacts one elder may have: an imported cell may hold more than the form's empty
+# rows (one contact per number), and editing the elder must not drop any of them.
+CONTACTS_MAX = 10
 
 
 def _birth_year(text: str) -> int:
@@ -53,15 +56,14 @@ _phone = register_rule(fields.phone, _l("Enter a mobile number (11 digits) or a 
 
 
 class HouseholdForm(TextForm):
-    """A household's address."""
+    """A household's address: building, unit and room only when the address has them (a
+    平房 or a courtyard is its road and number alone)."""
 
     address = StringField(_l("Road and number (e.g. 芙蓉街37号院)"), validators=[
         DataRequired(_l("Enter the road and number.")), Length(max=120)])
-    building = StringField(_l("Building"), validators=[
-        DataRequired(_l("Enter the building.")), Length(max=20)])
+    building = StringField(_l("Building"), validators=[Optional(), Length(max=20)])
     unit = StringField(_l("Entrance (unit)"), validators=[Optional(), Length(max=20)])
-    room = StringField(_l("Room"), validators=[
-        DataRequired(_l("Enter the room.")), Length(max=20)])
+    room = StringField(_l("Room"), validators=[Optional(), Length(max=20)])
 
     def address_values(self) -> dict:
         """The address fields as the household service takes them."""
@@ -129,14 +131,22 @@ class ElderForm(TextForm):
     birth_year = StringField(_l("Year of birth"), validators=[
         DataRequired(_l("Enter the year of birth."))])
     phone = StringField(_l("Phone"), validators=[_phone])
+    other_phones = StringField(_l("Further phone numbers"), validators=[Length(max=200)])
     contacts = FieldList(FormField(ContactForm), min_entries=CONTACT_ROWS,
-                         max_entries=CONTACT_ROWS)
+                         max_entries=CONTACTS_MAX)
     living_situation = SelectField(_l("Living"), choices=labels.as_choices(labels.LIVING))
     care_level = SelectField(_l("Care level"), choices=labels.as_choices(labels.CARE_LEVELS))
     health_notes = TextAreaField(_l("Health notes"), validators=[Length(max=2000)])
     tags = StringField(_l("At the door (short words, separated by 、)"), validators=[
         Length(max=200)])
+    notes = TextAreaField(_l("Notes for the visitor"), validators=[Length(max=2000)])
     confirm = BooleanField(_l("This is another person: save anyway"))
+
+    def validate_other_phones(self, field):
+        unread = fields.phones(field.data or "")[1]
+        if unread:
+            raise ValidationError(_l("Could not read %(text)s as a phone number",
+                                     text="、".join(unread)))
 
     def validate_birth_year(self, field):
         register_rule(_birth_year, _l(
@@ -148,12 +158,15 @@ class ElderForm(TextForm):
 
     def fill(self, elder) -> None:
         """Show an elder's record in the form."""
-        for name in ("name", "gender", "phone", "health_notes"):
+        for name in ("name", "gender", "phone", "health_notes", "notes"):
             getattr(self, name).data = getattr(elder, name)
+        self.other_phones.data = "、".join(elder.other_phones)
         self.birth_year.data = str(elder.birth_year)
         self.living_situation.data = elder.living_situation.value
         self.care_level.data = elder.care_level.value
         self.tags.data = "、".join(elder.tags)
+        while len(self.contacts) < min(len(elder.emergency_contacts), CONTACTS_MAX):
+            self.contacts.append_entry()
         for row, contact in zip(self.contacts, elder.emergency_contacts, strict=False):
             row.form.name.data, row.form.relation.data, row.form.phone.data = (
                 contact.get("name", ""), contact.get("relation", ""), contact.get("phone", ""))
@@ -164,14 +177,18 @@ class ElderForm(TextForm):
                      "relation": (row.form.relation.data or "").strip(),
                      "phone": fields.phone(row.form.phone.data)}
                     for row in self.contacts if (row.form.name.data or "").strip()]
+        phone = fields.phone(self.phone.data)
         return {"name": fields.name(self.name.data), "gender": self.gender.data,
                 "birth_year": _birth_year(self.birth_year.data),
-                "phone": fields.phone(self.phone.data),
+                "phone": phone,
+                "other_phones": [n for n in fields.phones(self.other_phones.data or "")[0]
+                                 if n != phone],
                 "emergency_contacts": contacts,
                 "living_situation": LivingSituation(self.living_situation.data),
                 "care_level": CareLevel(self.care_level.data),
                 "health_notes": (self.health_notes.data or "").strip(),
-                "tags": fields.tags(self.tags.data)}
+                "tags": fields.tags(self.tags.data),
+                "notes": (self.notes.data or "").strip()}
 
 
 class MoveElderForm(TextForm):

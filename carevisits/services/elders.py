@@ -26,8 +26,8 @@ from carevisits.models.base import utcnow
 from carevisits.services import alerts, audit, schedule
 
 # What a form or an import row may set on an elder, in the order they are shown.
-FIELDS = ("name", "gender", "birth_year", "phone", "emergency_contacts", "living_situation",
-          "care_level", "health_notes", "tags")
+FIELDS = ("name", "gender", "birth_year", "phone", "other_phones", "emergency_contacts",
+          "living_situation", "care_level", "health_notes", "tags", "notes")
 
 
 class ElderError(ValueError):
@@ -108,7 +108,8 @@ def create_elder(household: Household, *, actor: User | None, name: str, birth_y
     if household.closed_at is not None:
         raise ElderError(_l("This household is closed: nobody can be added to it."))
     elder = Elder(household=household, name="", birth_year=birth_year, emergency_contacts=[],
-                  tags=[], living_situation=LivingSituation.ALONE, care_level=CareLevel.GENERAL)
+                  tags=[], other_phones=[], notes="", living_situation=LivingSituation.ALONE,
+                  care_level=CareLevel.GENERAL)
     db.session.add(elder)
     changes = _apply(elder, {"name": name, "birth_year": birth_year, **values})
     db.session.flush()

@@ -46,7 +46,7 @@ def _check_address(street_id: int, values: dict, exclude_id: int | None = None) 
                               exclude_id=exclude_id)
     if taken is not None:
         raise HouseholdError(_l("Household no. %(number)s is at this address already.",
-                                number=taken.number), "room")
+                                number=taken.number), "room" if values["room"] else "address")
 
 
 def _clean(values: dict) -> dict:

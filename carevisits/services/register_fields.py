@@ -122,7 +122,13 @@ ADDRESS_SUFFIXES = {"building": ("号楼", "栋", "幢", "座"), "unit": ("单�
 def address_parts(values: dict) -> dict:
     """Address, building, unit and room as kept (the form's boxes and the import's columns
     agree): cleaned, and the 号楼 / 单元 / 室 the address shows after them (format_address)
-    dropped when typed into their box — "２号楼" is building "2"."""
+    dropped when typed into their box — "２号楼" is building "2". Building, unit and room
+    may be blank; when all three are, the address is split (split_address), so that
+    湖滨路60号2-2-402 typed in one box is the household of 湖滨路60号 2号楼 2单元 402室."""
+    if not any(clean(values.get(key)) for key in ("building", "unit", "room")):
+        values = dict(zip(("address", "building", "unit", "room"),
+                          split_address(clean(values.get("address"), lines=False)),
+                          strict=True))
     parts = {}
     for key in ("address", "building", "unit", "room"):
         value = clean(values.get(key), lines=False)
@@ -256,8 +262,8 @@ def _longest_number(tokens: list, start: int) -> tuple[int, str] | None:
 
 def _piece_numbers(piece: str) -> tuple[list[str], list[str]]:
     """The numbers of one piece of a phone cell (between separators) and what is left."""
-    tokens = [t for t in PHONE_TOKEN.finditer(PHONE_LABELS.sub(" ", piece))
-              if t.lastgroup != "sep"]
+    piece = PHONE_LABELS.sub(" ", piece)
+    tokens = [t for t in PHONE_TOKEN.finditer(piece) if t.lastgroup != "sep"]
     numbers, unread, left = [], [], []
     i = 0
     while i < len(tokens):
@@ -277,8 +283,7 @@ def _piece_numbers(piece: str) -> tuple[list[str], list[str]]:
                 number, i = f"{number}转{extension[0]}", extension[1]
         numbers.append(number)
     if left:
-        unread.append(PHONE_TOKEN.sub(lambda m: m[0], piece[left[0].start():left[-1].end()])
-                      .strip())
+        unread.append(piece[left[0].start():left[-1].end()].strip())
     return numbers, unread
 
 
@@ -345,7 +350,8 @@ RELATION_WORDS = (
     "亲戚 楼长 社工")
 RELATIONS = sorted(RELATION_WORDS.split(), key=len, reverse=True)
 RELATION_FIRST = re.compile(rf"^({'|'.join(RELATIONS)})[\s:\-]*(.*)$")
-RELATION_LAST = re.compile(rf"^(.*?)[\s:\-]+({'|'.join(RELATIONS)})$")
+# 王芳 女儿, or 王芳女儿 when what is left before it is a name of 2 to 4 characters.
+RELATION_LAST = re.compile(rf"^(.*?[\s:\-]+|[^\s:\-]{{2,4}})({'|'.join(RELATIONS)})$")
 BRACKETED = re.compile(r"^(.*?)[(\[【]([^)\]】]+)[)\]】](.*)$")
 CONTACT_LABELS = re.compile(r"紧急联系人|联系人|联系电话|电话|手机|姓名|关系")
 CONTACT_PUNCTUATION = " :-.()[]【】"
@@ -369,7 +375,7 @@ def _person(text: str) -> tuple[str, str]:
         text, relation = last[1], last[2]
     elif text in RELATIONS:
         relation, text = text, ""
-    return relation, re.sub(r"[\s:]+", "", text)
+    return relation, re.sub(r"[\s:]+", "", text).strip(CONTACT_PUNCTUATION)
 
 
 def _side(person: tuple[str, str]) -> str:

@@ -203,16 +203,15 @@ class RowCheck:
 
     def place(self, existing: dict | None) -> dict | None:
         """Address, building, unit and room: from their own columns (building, unit and room
-        may be blank) or split from one cell (register_fields.split_address: a cell that
-        names no building or room is an address of its own, such as a 平房)."""
+        may be blank) or, when those are all blank, split from the address cell
+        (register_fields.address_parts: a cell that names no building, unit or room is an
+        address of its own, such as a 平房)."""
         address = self.values.get("address", "")
         building, unit, room = (self.values.get(k, "") for k in ("building", "unit", "room"))
         if not address and existing is not None and not (building or unit or room):
             return {k: existing[k] for k in ("address", "building", "unit", "room")}
         if not address:
             return self.error("address", _l("Address missing"))
-        if not (building or unit or room):
-            address, building, unit, room = fields.split_address(address)
         parts = fields.address_parts(
             {"address": address, "building": building, "unit": unit, "room": room})
         for key, limit in (("address", 120), ("building", 20), ("unit", 20), ("room", 20)):

@@ -20,6 +20,7 @@ from carevisits.models import (
     Visit,
     VisitRecord,
 )
+from carevisits.models.household import format_building
 from carevisits.services import schedule
 from carevisits.services.scope import scoped_elders
 
@@ -50,7 +51,7 @@ def _by_building(elders: Iterable[Elder]) -> list[Building]:
         hh = elder.household
         key = (hh.address, hh.building)
         if key not in buildings:
-            buildings[key] = Building(label=f"{hh.address}{hh.building}号楼")
+            buildings[key] = Building(label=format_building(hh.address, hh.building))
         buildings[key].elders.append(elder)
     # Dicts keep insertion order: buildings come in the order of their most unseen elder.
     return list(buildings.values())
