@@ -114,3 +114,27 @@ def test_editing_an_elder_with_more_contacts_than_empty_rows_keeps_them_all(
     db.session.rollback()
     assert db.session.get(Elder, elder.id).emergency_contacts == [
         {"name": c["name"], "relation": c["relation"], "phone": c["phone"]} for c in contacts]
+
+
+def test_an_imported_contact_with_only_a_name_or_only_a_phone_stays_editable(
+        client, world, as_user, clock):
+    """The import keeps such contacts (with a warning); the form saves the record with them
+    and asks for a name or a phone only where a row has neither."""
+    clock.set(MORNING)
+    elder = world.h1.elders[0]
+    contacts = [{"relation": "女儿", "name": "王芳", "phone": ""},
+                {"relation": "", "name": "", "phone": "13800002222"}]
+    elder.emergency_contacts = contacts
+    db.session.commit()
+    as_user(world.community_coordinator)
+    rows = {f"contacts-{i}-{key}": c[key] for i, c in enumerate([*contacts, *[{
+        "name": "", "relation": "", "phone": ""}] * 2]) for key in ("name", "relation", "phone")}
+    data = {**ELDER, "name": elder.name, "birth_year": str(elder.birth_year),
+            "phone": elder.phone, **rows}
+    assert client.post(f"/register/elders/{elder.id}/edit", data=data).status_code == 302
+    db.session.rollback()
+    assert db.session.get(Elder, elder.id).emergency_contacts == contacts
+    data["contacts-2-relation"] = "邻居"
+    refused = client.post(f"/register/elders/{elder.id}/edit", data=data)
+    assert refused.status_code == 422
+    assert "请填写联系人的姓名或电话" in refused.get_data(as_text=True)

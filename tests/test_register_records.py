@@ -175,13 +175,14 @@ def test_an_elder_is_created_and_edited_with_every_field_and_each_change_audited
 def test_every_error_of_the_elder_form_is_shown_at_once_in_chinese(client, world, as_user):
     as_user(world.coordinator)
     bad = {**ELDER, "name": " ", "gender": "", "birth_year": "1850", "phone": "12345",
-           "contacts-0-phone": "", "contacts-2-phone": "138", "tags": "这是一个太长太长的标签词"}
+           "contacts-0-name": "", "contacts-0-phone": "", "contacts-2-phone": "138",
+           "tags": "这是一个太长太长的标签词"}
     before = count(Elder)
     response = client.post(f"/register/households/{world.h1.id}/elders/new", data=bad)
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and count(Elder) == before
     for message in ("请填写老人姓名。", "请选择性别。", "请填写出生年份，如 1942",
-                    "请填写手机号（11 位）", "请填写联系人电话。", "最多 10 个标签"):
+                    "请填写手机号（11 位）", "请填写联系人的姓名或电话。", "最多 10 个标签"):
         assert message in body, message
     assert body.count('role="alert"') == 7
 

@@ -105,19 +105,16 @@ class CloseForm(TextForm):
 
 
 class ContactForm(TextSubForm):
-    """One emergency contact; a blank row is ignored."""
+    """One emergency contact: a name or a phone (an imported contact may have only one of
+    them, and the record must stay editable); a blank row is ignored."""
 
     name = StringField(_l("Name"), validators=[Length(max=40)])
     relation = StringField(_l("Relation"), validators=[Length(max=20)])
     phone = StringField(_l("Phone"), validators=[_phone])
 
     def validate_name(self, field):
-        if not (field.data or "").strip() and (self.relation.data or self.phone.data):
-            raise ValidationError(_l("Enter the contact's name."))
-
-    def validate_phone(self, field):
-        if not field.data and ((self.name.data or "").strip() or self.relation.data):
-            raise ValidationError(_l("Enter the contact's phone."))
+        if not (field.data or "").strip() and not self.phone.data and self.relation.data:
+            raise ValidationError(_l("Enter the contact's name or phone."))
 
 
 class ElderForm(TextForm):
@@ -176,7 +173,8 @@ class ElderForm(TextForm):
         contacts = [{"name": fields.name(row.form.name.data),
                      "relation": (row.form.relation.data or "").strip(),
                      "phone": fields.phone(row.form.phone.data)}
-                    for row in self.contacts if (row.form.name.data or "").strip()]
+                    for row in self.contacts
+                    if (row.form.name.data or "").strip() or row.form.phone.data]
         phone = fields.phone(self.phone.data)
         return {"name": fields.name(self.name.data), "gender": self.gender.data,
                 "birth_year": _birth_year(self.birth_year.data),
