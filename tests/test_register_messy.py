@@ -238,3 +238,16 @@ def test_an_upload_and_its_mapping_are_the_uploaders_and_their_streets(client, w
     as_user(world.community_coordinator)
     assert client.get(f"/register/import/{sha}").status_code == 404
     assert client.post(f"/register/import/{sha}/mapping", data=form).status_code == 404
+
+
+def test_a_contact_column_holding_whole_contacts_is_read_as_contacts(world):
+    text = ("姓名,出生年份,住址,社区,网格,紧急联系人\n"
+            "冯秀英,1941,明湖西街74号,甲社区,一网格,外甥女冯长林15197402358\n"
+            "冯德明,1939,明湖西街76号,甲社区,一网格,王强\n")
+    plan = plan_of(world, text.encode(), "a.csv")
+    assert plan.ok
+    created = {e.record: dict(e.values) for e in plan.listing.entries
+               if e.action == "elder_create"}
+    assert created["冯秀英"]["紧急联系人"] == "外甥女 冯长林 15197402358"
+    assert created["冯德明"]["紧急联系人"] == "王强"
+    assert [(w.line, w.column) for w in plan.row_warnings] == [(3, "紧急联系人")]
