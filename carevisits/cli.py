@@ -119,7 +119,8 @@ def _echo_plan() -> None:
 @click.option("--street", help="Every household of this street.")
 @click.option("--community", help="Every household of this community.")
 @click.option("--grid", "grid_name", help="Every household of this grid ('community grid').")
-@click.option("--building", help="One building, as written: 芙蓉街37号院2号楼.")
+@click.option("--building",
+              help="One building, as written: 芙蓉街37号院2号楼 (a 平房 by its address).")
 @click.option("--layout", required=True, help="A layout from `cards layouts`.")
 @click.option("--rotate", is_flag=True, help="New cards: the old cards stop working.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)

@@ -1,7 +1,7 @@
 """The areas the commands take as options (--street, --community, --grid, --building)."""
 
 import click
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from carevisits.extensions import db
 from carevisits.models import Community, Grid, Household, Street
@@ -28,6 +28,8 @@ def area_clause(street, community, grid_name, building):
         if not grids:
             raise click.BadParameter(f"no grid called {grid_name!r}", param_hint="--grid")
         return Household.grid_id.in_(grids)
-    return Household.address + Household.building + "号楼" == building
+    # As format_building writes it: 芙蓉街37号院2号楼, or the address of a 平房 alone.
+    return case((Household.building == "", Household.address),
+                else_=Household.address + Household.building + "号楼") == building
 
 

@@ -284,3 +284,16 @@ def test_a_large_batch_is_encoded_on_every_core_and_still_decodes():
                 c.url for c in expected)
     finally:
         doc.close()
+
+
+def test_cli_prints_one_building_or_one_single_storey_house(runner, world, tmp_path):
+    bungalow = factories.household(world.grids[0], building="", unit="", room="",
+                                   address="明湖西街74号")
+    db.session.commit()
+    out = tmp_path / "cards.pdf"
+    for building, household in (("明湖西街74号", bungalow), ("测试路1号院3号楼", world.h1)):
+        result = runner.invoke(args=["cards", "print", "--building", building, "--layout",
+                                     "a4-8up", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        codes, _ = read_pdf(out.read_bytes())
+        assert codes == [door_urls([household])]
