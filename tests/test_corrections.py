@@ -121,18 +121,20 @@ def test_only_the_visitor_within_a_day_and_coordinators_may_change_a_visit(app, 
     assert fresh(Visit, visit_id).records[0].outcome == Outcome.MET_CONCERN
 
 
-def test_corrected_readings_keep_their_abnormal_alert_with_a_note(app, clock):
+def test_readings_corrected_but_still_abnormal_keep_their_alert_with_a_note(app, clock):
+    # Corrected to normal readings, the alert is resolved (tests/test_visit_effects.py).
     w = scene()
     visit_id = visit(w, systolic=178, diastolic=104)
     alert = db.session.scalar(select(Alert).where(Alert.kind == AlertKind.ABNORMAL))
-    response = correct(signed_in(app, w.worker), visit_id, w.elder, systolic=138,
-                       diastolic=84)
+    response = correct(signed_in(app, w.worker), visit_id, w.elder, systolic=168,
+                       diastolic=98)
     assert response.status_code == 302
     alert = fresh(Alert, alert.id)
     assert alert.status == AlertStatus.OPEN  # a person closes it, now knowing why
+    assert alert.details["systolic"] == 168 and alert.details["diastolic"] == 98
     note = db.session.scalar(select(AlertEvent).where(AlertEvent.alert_id == alert.id,
                                                       AlertEvent.action == "note"))
-    assert "178/104" in note.note and "138/84" in note.note
+    assert "178/104" in note.note and "168/98" in note.note
 
 
 def test_services_delivered_are_corrected_and_the_old_ones_kept(app, clock):

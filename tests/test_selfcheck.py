@@ -22,7 +22,7 @@ from carevisits.models import (
     SelfCheckin,
     VisitMethod,
 )
-from carevisits.services import alerts, contacts, schedule, selfcheck
+from carevisits.services import alerts, phone_calls, schedule, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.clock import SHANGHAI
 from tests.conftest import count
@@ -151,7 +151,7 @@ def test_a_phone_call_that_reaches_the_elder_resolves_it(app, world, clock, outc
     elder = enrolled(world, clock, hour=9)
     scan(clock, at(9, 1))
     clock.set(at(9, 20))
-    contacts.record_phone_call(caller=world.worker, elder=fresh(elder), outcome=outcome,
+    phone_calls.record_phone_call(caller=world.worker, elder=fresh(elder), outcome=outcome,
                                notes="", idempotency_key=secrets.token_urlsafe(18))
     db.session.commit()
     (alert,) = missed_alerts(elder)
@@ -162,7 +162,7 @@ def test_a_call_nobody_answers_leaves_it_open(app, world, clock):
     elder = enrolled(world, clock, hour=9)
     scan(clock, at(9, 1))
     clock.set(at(9, 20))
-    contacts.record_phone_call(caller=world.worker, elder=fresh(elder),
+    phone_calls.record_phone_call(caller=world.worker, elder=fresh(elder),
                                outcome=Outcome.NO_ANSWER, notes="",
                                idempotency_key=secrets.token_urlsafe(18))
     db.session.commit()

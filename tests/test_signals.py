@@ -26,7 +26,7 @@ from carevisits.models import (
     VisitMethod,
 )
 from carevisits.models.base import local_today, utcnow
-from carevisits.services import alerts, checkin, contacts, devices, schedule, signals
+from carevisits.services import alerts, checkin, devices, phone_calls, schedule, signals
 from tests import factories
 from tests.conftest import count
 from tests.integration_world import api_key, device
@@ -253,7 +253,7 @@ def test_a_phone_call_that_reaches_the_elder_resolves_the_silence_not_the_call_f
     send(key, "SOS-0002", SignalKind.SOS)
     clock.advance(minutes=10)
 
-    contacts.record_phone_call(caller=world.other_worker, elder=elder, outcome=Outcome.MET_WELL,
+    phone_calls.record_phone_call(caller=world.other_worker, elder=elder, outcome=Outcome.MET_WELL,
                                notes="在家，水表坏了", idempotency_key="call-after-silence-01")
     db.session.commit()
 

@@ -20,10 +20,10 @@ from carevisits.models.base import utcnow
 from carevisits.paging import paginate
 from carevisits.services import (
     checkin,
-    contacts,
     elder_list,
     family,
     menus,
+    phone_calls,
 )
 from carevisits.services import elders as elder_service
 from carevisits.services.elder_list import ElderFilter, register_query, workers_of
@@ -72,7 +72,7 @@ def phone(elder_id: int):
         form.idempotency_key.data = checkin.new_idempotency_key()
     elif form.validate():
         try:
-            _visit, counted = contacts.record_phone_call(
+            _visit, counted = phone_calls.record_phone_call(
                 caller=current_user, elder=elder, outcome=Outcome(form.outcome.data),
                 notes=form.notes.data or "", idempotency_key=form.idempotency_key.data)
         except checkin.CheckInError as err:

@@ -12,7 +12,6 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from carevisits.extensions import db
 from carevisits.models import (
-    MET_OUTCOMES,
     Alert,
     AlertEvent,
     AlertKind,
@@ -162,31 +161,6 @@ def record_step(alert: Alert, actor: User, note: str) -> None:
         acknowledge(alert, actor)
 
 
-def after_visit(visit: Visit, thresholds: dict | None = None) -> None:
-    """What a check-in means for the elders' alerts: resolve, open or escalate."""
-    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    met = [rec.elder_id for rec in visit.records if rec.outcome in MET_OUTCOMES]
-    kinds = answered_by_meeting(visit.method)
-    answered = {(a.elder_id, a.kind): a for a in db.session.scalars(select(Alert).where(
-        Alert.elder_id.in_(met), Alert.kind.in_(kinds),
-        Alert.status.in_(UNRESOLVED)))} if met else {}
-    for rec in visit.records:
-        elder = rec.elder
-        if rec.outcome in MET_OUTCOMES:
-            for kind in kinds:
-                alert = answered.get((elder.id, kind))
-                # Meeting the elder ends an overdue alert whenever it happened; but a
-                # meeting queued offline from before an unanswered knock (or a silent
-                # meter, a missed check-in, a call for help) does not answer it.
-                if alert is not None and (kind == AlertKind.OVERDUE
-                                          or visit.occurred_at >= alert.opened_at):
-                    resolve(alert, actor=visit.visitor, visit=visit,
-                            note=str(_l("Resolved by a visit that met the elder.")))
-        elif rec.outcome == Outcome.NO_ANSWER:
-            no_answer(elder, visit)
-        _readings(elder, rec, visit, limits)
-
-
 def answered_by_meeting(method: VisitMethod) -> tuple[AlertKind, ...]:
     """The kinds of alert that meeting the elder answers: at the door, a call for help
     and every sign-of-life alert besides overdue and no-answer; on the phone, the sign-of-life
@@ -251,21 +225,6 @@ def raised_by_visit(visit: Visit) -> list[Alert]:
                             Alert.status.in_(UNRESOLVED))
         .order_by(Alert.elder_id, Alert.kind)).all()
     return [a for a in candidates if (a.details or {}).get("visit_id") == visit.id]
-
-
-def _readings(elder: Elder, rec: VisitRecord, visit: Visit, limits: dict) -> None:
-    if rec.systolic is None and rec.pulse is None:
-        return
-    abnormal = abnormal_readings(rec, limits)
-    if abnormal:
-        raise_alert(elder, AlertKind.ABNORMAL, AlertLevel.WARNING,
-                    {"systolic": rec.systolic, "diastolic": rec.diastolic, "pulse": rec.pulse,
-                     "abnormal": abnormal, "visit_id": visit.id}, at=visit.occurred_at)
-    else:
-        alert = unresolved(elder.id, AlertKind.ABNORMAL)
-        if alert is not None and visit.occurred_at >= alert.opened_at:
-            resolve(alert, actor=visit.visitor, visit=visit,
-                    note=str(_l("Resolved by normal readings at a later visit.")))
 
 
 def scan_overdue(now: datetime, user: User | None = None) -> list[int]:

@@ -4,9 +4,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from carevisits.extensions import db
@@ -18,7 +17,6 @@ from carevisits.models import (
     Mood,
     Outcome,
     RequestClass,
-    RequestSource,
     Role,
     Roster,
     User,
@@ -27,15 +25,7 @@ from carevisits.models import (
     VisitRecord,
 )
 from carevisits.models.base import utcnow
-from carevisits.services import (
-    alerts,
-    audit,
-    integration_events,
-    menus,
-    requests,
-    schedule,
-    visit_times,
-)
+from carevisits.services import audit, menus, visit_effects, visit_times
 from carevisits.services.scope import can_see_household
 
 # A volunteer's visit counts for hours: from a quick look-in to a long afternoon.
@@ -154,13 +144,12 @@ def record_visit(*, visitor: User, household: Household, records: list[ElderReco
     if not _stored(visit):
         return _same_visit(find_visit(idempotency_key), visitor, household, records), False
     for rec in records:
-        _deliveries_and_request(visit, elders[rec.elder_id], rec, visitor)
-    met = [elders[r.elder_id] for r in records if r.outcome in MET_OUTCOMES]
-    if met:
-        _note_contact(met, visit.occurred_at)
-        schedule.refresh(met)
-    alerts.after_visit(visit, current_app.config.get("ALERT_THRESHOLDS"))
-    integration_events.visit_recorded(visit)
+        try:
+            visit_effects.give(visit, elders[rec.elder_id], rec, visitor)
+        except visit_effects.GivenError as err:
+            raise CheckInError(str(err)) from None
+    visit_effects.recorded(visit, [elders[r.elder_id] for r in records
+                                   if r.outcome in MET_OUTCOMES])
     audit.record(visitor, "visit.create", "household", household.id, visit_id=visit.id,
                  method=method.value)
     return visit, True
@@ -221,24 +210,6 @@ def _volunteer_rules(roster: Roster | None, records: list[ElderRecordInput],
     return minutes
 
 
-def _deliveries_and_request(visit: Visit, elder: Elder, rec: ElderRecordInput,
-                            visitor: User) -> None:
-    try:
-        if rec.deliveries:
-            if rec.outcome not in MET_OUTCOMES:
-                met_only = _l("Services can only be delivered to an elder who was met.")
-                raise CheckInError(f"{elder.name}: {met_only}")
-            menus.record_deliveries(visit, elder, rec.deliveries)
-        if rec.request is not None:
-            requests.raise_request(elder, kind=rec.request.kind,
-                                   description=rec.request.description,
-                                   request_class=rec.request.request_class,
-                                   source=RequestSource.VISIT, actor=visitor,
-                                   visit_id=visit.id, at=visit.occurred_at)
-    except (menus.MenuError, requests.RequestError) as err:
-        raise CheckInError(f"{elder.name}: {err}") from None
-
-
 def _same_visit(existing: Visit, visitor: User, household: Household,
                 records: list[ElderRecordInput]) -> Visit:
     """The earlier visit under a key, if this resend really is the same form."""
@@ -255,18 +226,3 @@ def is_resend(visit: Visit, visitor: User, outcomes: dict[int, str]) -> bool:
     the way): the same visitor, the same outcome for each elder."""
     return visit.visitor_id == visitor.id and outcomes == {
         r.elder_id: r.outcome.value for r in visit.records}
-
-
-def _note_contact(elders: list[Elder], at: datetime) -> None:
-    """Move the elders' last contact forward, never back (one atomic UPDATE)."""
-    db.session.execute(
-        update(Elder)
-        .where(Elder.id.in_([e.id for e in elders]))
-        .where(or_(Elder.last_contact_at.is_(None), Elder.last_contact_at < at))
-        .values(last_contact_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    # What the database now holds (a concurrent visit may have moved it further), read back
-    # for all of them in one statement.
-    db.session.execute(select(Elder).where(Elder.id.in_([e.id for e in elders]))
-                       .execution_options(populate_existing=True)).all()

@@ -1,13 +1,12 @@
 """Contacts that count for the schedule: the last one recounted from the visit history, and
-phone calls (电话问候), which count only where the street's policy says so."""
+phone calls (电话问候), which count only where the street's policy says so (recorded by
+services/phone_calls.py)."""
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, false, func, or_, select, true, update
 
 from carevisits.extensions import db
 from carevisits.models import (
     MET_OUTCOMES,
-    AlertKind,
     CareLevel,
     CarePolicy,
     Community,
@@ -20,10 +19,7 @@ from carevisits.models import (
     VisitMethod,
     VisitRecord,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts, audit, integration_events, schedule
-from carevisits.services.checkin import NOTES_MAX, CheckInError, find_visit
-from carevisits.services.scope import can_see_household
+from carevisits.services import audit, schedule
 
 # Whether a call that reached the elder resets the schedule, when a street has not said:
 # a weekly elder may be phoned between visits; a daily or 3-day elder must be seen.
@@ -123,45 +119,3 @@ def recount_and_refresh(elders: list[Elder]) -> None:
     db.session.flush()
     recount([e.id for e in elders])
     schedule.refresh([e for e in elders if e.active])
-
-
-def record_phone_call(*, caller: User, elder: Elder, outcome: Outcome, notes: str,
-                      idempotency_key: str) -> tuple[Visit, bool]:
-    """Record a phone call to an elder (once per key); returns it and whether it counted
-    toward the schedule under the street's policy."""
-    existing = find_visit(idempotency_key)
-    if existing is not None:
-        return existing, _counts(existing, elder)
-    if not can_see_household(caller, elder.household) or not elder.active:
-        raise CheckInError(_l("This household is not in your area."))
-    if outcome not in PHONE_OUTCOMES:
-        raise CheckInError(_l("Choose what happened."))
-    if len(notes) > NOTES_MAX:
-        raise CheckInError(_l("Notes are limited to %(n)d characters.", n=NOTES_MAX))
-    now = utcnow()
-    visit = Visit(household=elder.household, visitor=caller, method=VisitMethod.PHONE,
-                  server_time=now, occurred_at=now, idempotency_key=idempotency_key,
-                  records=[VisitRecord(elder_id=elder.id, outcome=outcome,
-                                       notes=notes.strip())])
-    db.session.add(visit)
-    db.session.flush()
-    counted = _counts(visit, elder)
-    if counted:
-        recount_and_refresh([elder])
-        alert = alerts.unresolved(elder.id, AlertKind.OVERDUE)
-        if alert is not None:
-            alerts.resolve(alert, actor=caller, visit=visit,
-                           note=str(_l("Resolved by a phone call that reached the elder.")))
-    if outcome in MET_OUTCOMES:  # heard the elder: no sign of life is missing any more
-        alerts.after_visit(visit)
-    integration_events.visit_recorded(visit)
-    audit.record(caller, "visit.phone", "elder", elder.id, visit_id=visit.id,
-                 outcome=outcome.value)
-    return visit, counted
-
-
-def _counts(visit: Visit, elder: Elder) -> bool:
-    """Whether this phone call reached the elder and counts under the street's policy."""
-    street_id = elder.household.grid.community.street_id
-    return (visit.records[0].outcome in MET_OUTCOMES
-            and phone_policy(street_id)[elder.care_level])

@@ -1,7 +1,7 @@
 """Events for other systems: what happened to an elder (an alert opened, taken on or
-resolved, a visit recorded, a request closed), queued in the outbox in the transaction of
-what it tells, then posted as signed JSON to each integration's webhook by
-services/notify.py with its retries.
+resolved, a visit recorded, corrected or voided, a request closed), queued in the outbox in
+the transaction of what it tells, then posted as signed JSON to each integration's webhook
+by services/notify.py with its retries.
 
 An event goes to every live key with a webhook whose area covers the elder and which may
 read that kind of record; a work order's status changes go to the key that sent it.
@@ -84,9 +84,10 @@ def publish(event: str, elder: Elder, payload: dict) -> int:
     return publish_many(event, {elder.id: payload})
 
 
-def visit_recorded(visit) -> int:
-    """Queue ``visit.recorded`` for each elder of a visit (at the door or on the phone)."""
-    return publish_many("visit.recorded", {r.elder_id: {
+def visit_event(event: str, visit) -> int:
+    """Queue ``visit.recorded``, ``visit.corrected`` or ``visit.voided`` for each elder of a
+    visit (at the door or on the phone), with the record as it stands."""
+    return publish_many(event, {r.elder_id: {
         "visit_id": visit.id, "elder_id": r.elder_id, "outcome": str(r.outcome),
         "method": visit.method.value, "occurred_at": visit.occurred_at.isoformat()}
         for r in visit.records})
