@@ -187,11 +187,14 @@ def no_answer(elder: Elder, visit: Visit) -> None:
     """Open or escalate the elder's no-answer alert after an unanswered knock."""
     if elder.last_contact_at is not None and visit.occurred_at <= elder.last_contact_at:
         return  # a knock queued offline from before the elder was last seen: no alarm
-    since = elder.last_contact_at or datetime.min.replace(tzinfo=visit.occurred_at.tzinfo)
+    # Since the elder was last seen (never: every knock). No datetime.min: in a zone east of
+    # UTC (a time entered afterwards, in the users' zone) it cannot be stored.
+    since = (true() if elder.last_contact_at is None
+             else Visit.occurred_at > elder.last_contact_at)
     in_a_row = db.session.scalar(
         select(func.count()).select_from(VisitRecord).join(Visit)
         .where(VisitRecord.elder_id == elder.id, VisitRecord.outcome == Outcome.NO_ANSWER,
-               Visit.occurred_at > since, Visit.voided_at.is_(None),
+               since, Visit.voided_at.is_(None),
                Visit.method != VisitMethod.PHONE))  # knocks at the door only
     welfare = elder.care_level == CareLevel.KEY or in_a_row >= 2
     raise_alert(elder, AlertKind.NO_ANSWER, AlertLevel.URGENT if welfare else AlertLevel.WARNING,
