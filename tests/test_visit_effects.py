@@ -27,7 +27,7 @@ from carevisits.models import (
     ServiceRequest,
     VisitMethod,
 )
-from carevisits.services import alerts, checkin, corrections, schedule
+from carevisits.services import alerts, checkin, corrections, phone_calls, schedule
 from tests import factories
 from tests.clock import SHANGHAI
 from tests.conftest import login
@@ -197,6 +197,27 @@ def test_a_void_reopens_no_overdue_alert_for_an_elder_paused_since(app, clock):
     db.session.commit()
     assert fresh(Alert, overdue.id).status == AlertStatus.RESOLVED
     assert schedule.state(fresh(Elder, w.elder.id), clock()) == schedule.State.PAUSED
+
+
+@pytest.mark.parametrize(("care_level", "answered"), [(CareLevel.KEY, False),
+                                                      (CareLevel.GENERAL, True)])
+def test_a_call_corrected_to_reached_answers_the_overdue_alert_only_where_calls_count(
+        app, clock, care_level, answered):
+    clock.set(T0)
+    w = pinned_scene(care_level)
+    overdue_scan(w)
+    clock.set(VISITED)
+    call, counted = phone_calls.record_phone_call(
+        caller=w.worker, elder=w.elder, outcome=Outcome.NO_ANSWER, notes="",
+        idempotency_key=secrets.token_urlsafe(18))
+    db.session.commit()
+    assert not counted
+    response = correct(signed_in(app, w.coordinator), call.id, w.elder, "met_well")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    elder = fresh(Elder, w.elder.id)
+    overdue = db.session.scalar(select(Alert).where(Alert.kind == AlertKind.OVERDUE))
+    assert (overdue.status == AlertStatus.RESOLVED) is answered
+    assert (elder.last_contact_at is not None) is answered  # the street's phone policy
 
 
 # --- requests and integrations --------------------------------------------------------------
