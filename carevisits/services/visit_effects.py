@@ -190,8 +190,7 @@ def replace_deliveries(visit: Visit, elder: Elder,
                        given: list[menus.DeliveryInput]) -> tuple[dict, dict] | None:
     """Replace the services delivered to an elder at a visit by ``given`` (none: take them
     back); the services before and after as name → quantity, None when nothing changed."""
-    old = {d.item_id: d for d in db.session.scalars(select(Delivery).where(
-        Delivery.visit_id == visit.id, Delivery.elder_id == elder.id))}
+    old = _delivered(visit, elder)
     if {g.item_id: g.quantity for g in given} == {i: d.quantity for i, d in old.items()}:
         return None
     before = {d.item.name: d.quantity for d in old.values()}
@@ -205,7 +204,12 @@ def replace_deliveries(visit: Visit, elder: Elder,
     except menus.MenuError as err:
         raise GivenError(f"{elder.name}: {err}") from None
     db.session.flush()
-    return before, {d.item.name: d.quantity for d in db.session.scalars(select(Delivery).where(
+    return before, {d.item.name: d.quantity for d in _delivered(visit, elder).values()}
+
+
+def _delivered(visit: Visit, elder: Elder) -> dict[int, Delivery]:
+    """The services delivered to the elder at the visit, by service item."""
+    return {d.item_id: d for d in db.session.scalars(select(Delivery).where(
         Delivery.visit_id == visit.id, Delivery.elder_id == elder.id))}
 
 
