@@ -78,6 +78,19 @@
     follow(elder);
   });
 
+  // 应做服务已全部完成: tick every service due for this elder (nothing is ticked before; each
+  // box can still be unticked). Services not due stay as they are.
+  form.addEventListener("click", function (event) {
+    var allDone = event.target.closest("button.all-done");
+    if (!allDone) return;
+    var services = allDone.closest("fieldset.services");
+    services.querySelectorAll("label.service.due input[type=checkbox]").forEach(function (box) {
+      box.checked = true;
+    });
+    allDone.setAttribute("aria-pressed", "true");
+    follow(allDone.closest("fieldset.elder"));
+  });
+
   form.addEventListener("click", function (event) {
     var button = event.target.closest(".confirm-outcome button");
     if (!button) return;
