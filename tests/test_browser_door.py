@@ -145,7 +145,9 @@ def test_a_no_answer_ends_on_the_next_step_and_the_numbers_to_call(world, live_s
     sign_in(page, live_server, world.worker)
     page.goto(live_server + door_path(household))
     form = elder_fieldset(page, elder)
-    assert form.locator(f"a[href='tel:{elder.phone}']").is_visible()  # item 4: call first
+    # item 4: call first (the crisis advice, hidden until a reading calls for it, has the
+    # number too: issue 26)
+    assert form.locator(f".door-facts a[href='tel:{elder.phone}']").is_visible()
     choose(page, elder, "no_answer")
     save(page)
 

@@ -12,7 +12,6 @@ from carevisits.models import (
     MET_OUTCOMES,
     Alert,
     AlertKind,
-    AlertLevel,
     Delivery,
     Elder,
     Outcome,
@@ -201,11 +200,10 @@ def _alerts_follow(visit: Visit, rec: VisitRecord, actor: User, old_outcome: Out
     elif rec.outcome == Outcome.NO_ANSWER and old_outcome != Outcome.NO_ANSWER \
             and visit.method != VisitMethod.PHONE:
         alerts.no_answer(elder, visit)
-    abnormal = alerts.abnormal_readings(rec, limits)
-    if abnormal and (rec.systolic, rec.diastolic, rec.pulse) != old_readings:
-        alerts.raise_alert(elder, AlertKind.ABNORMAL, AlertLevel.WARNING,
-                           {"systolic": rec.systolic, "diastolic": rec.diastolic,
-                            "pulse": rec.pulse, "abnormal": abnormal, "visit_id": visit.id},
+    called_for = alerts.readings_alert(rec, limits)
+    if called_for is not None and (rec.systolic, rec.diastolic, rec.pulse) != old_readings:
+        level, details = called_for
+        alerts.raise_alert(elder, AlertKind.ABNORMAL, level, {**details, "visit_id": visit.id},
                            at=visit.occurred_at)
 
 
