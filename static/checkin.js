@@ -100,7 +100,6 @@
     services.querySelectorAll("label.service.due input[type=checkbox]").forEach(function (box) {
       box.checked = true;
     });
-    allDone.setAttribute("aria-pressed", "true");
     follow(allDone.closest("fieldset.elder"));
   });
 
