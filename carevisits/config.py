@@ -111,11 +111,15 @@ def load_config(instance_path: str) -> dict:
         # One JSON line per request on stderr (carevisits/observability.py); unset: on under
         # gunicorn, off for `flask run` (it prints its own lines), commands and tests.
         "REQUEST_LOG": {"1": True, "0": False}.get(env.get("REQUEST_LOG", "")),
-        # Readings that open an abnormal-observation alert.
+        # Readings that open an abnormal-observation alert; at or above either crisis line
+        # (a hypertensive crisis, ≥180/≥110: docs/DECISIONS.md) the alert is urgent and the
+        # door shows what to ask and when to call 120.
         "ALERT_THRESHOLDS": {
             "systolic_high": int(env.get("ALERT_SYSTOLIC_HIGH", "160")),
             "systolic_low": int(env.get("ALERT_SYSTOLIC_LOW", "90")),
             "diastolic_high": int(env.get("ALERT_DIASTOLIC_HIGH", "100")),
+            "systolic_crisis": int(env.get("ALERT_SYSTOLIC_CRISIS", "180")),
+            "diastolic_crisis": int(env.get("ALERT_DIASTOLIC_CRISIS", "110")),
             "pulse_low": int(env.get("ALERT_PULSE_LOW", "50")),
             "pulse_high": int(env.get("ALERT_PULSE_HIGH", "120")),
         },

@@ -10,7 +10,8 @@
 // Per elder: services, readings and mood follow the outcome (hidden and not sent for an
 // elder who was not met; the server refuses them too, at the box); readings outside the
 // alert thresholds (data-normal, from the server) are flagged as they are typed, and a
-// "met, all well" with such readings is confirmed or changed before the form is sent.
+// "met, all well" with such readings is confirmed or changed before the form is sent; a blood
+// pressure at or above a crisis line (data-crisis) shows what to ask and when to call 120.
 (function () {
   var form = document.getElementById("checkin");
   if (!form) return;
@@ -18,6 +19,8 @@
   var READINGS = ["systolic", "diastolic", "pulse"];
   var normal = {};
   try { normal = JSON.parse(form.getAttribute("data-normal") || "{}"); } catch (e) { /* none */ }
+  var crisisLines = {};  // a blood pressure at or above either: the crisis advice is shown
+  try { crisisLines = JSON.parse(form.getAttribute("data-crisis") || "{}"); } catch (e) { /* none */ }
   var keyField = form.querySelector("input[name=idempotency_key]");
   var storageKey = "checkin-key:" + location.pathname;
   var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
@@ -47,6 +50,14 @@
     return out;
   }
 
+  function crisis(elder) {
+    return Object.keys(crisisLines).some(function (name) {
+      var input = elder.querySelector("input[name$='-" + name + "']");
+      var v = input ? input.value.trim() : "";
+      return !!input && !input.disabled && /^[0-9]+$/.test(v) && Number(v) >= crisisLines[name];
+    });
+  }
+
   function needsConfirming(elder) {
     return outcomeOf(elder) === "met_well" && abnormal(elder).length > 0 &&
       !elder.hasAttribute("data-confirmed");
@@ -62,6 +73,8 @@
     });
     var flag = elder.querySelector(".reading-flag");
     if (flag) flag.hidden = abnormal(elder).length === 0;
+    var advice = elder.querySelector(".crisis-advice");
+    if (advice) advice.hidden = !crisis(elder);
     var ask = elder.querySelector(".confirm-outcome");
     if (ask && !needsConfirming(elder)) ask.hidden = true;
   }
@@ -76,6 +89,18 @@
     if (!elder) return;
     elder.removeAttribute("data-confirmed");  // new numbers: ask again
     follow(elder);
+  });
+
+  // 应做服务已全部完成: tick every service due for this elder (nothing is ticked before; each
+  // box can still be unticked). Services not due stay as they are.
+  form.addEventListener("click", function (event) {
+    var allDone = event.target.closest("button.all-done");
+    if (!allDone) return;
+    var services = allDone.closest("fieldset.services");
+    services.querySelectorAll("label.service.due input[type=checkbox]").forEach(function (box) {
+      box.checked = true;
+    });
+    follow(allDone.closest("fieldset.elder"));
   });
 
   form.addEventListener("click", function (event) {

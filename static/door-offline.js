@@ -37,7 +37,7 @@
     rename(label, elderId, service.id);
     var box = label.querySelector("input[type=checkbox]");
     box.value = service.id;
-    box.checked = service.due;
+    box.checked = false;  // shown, never ticked: the all-done button or a tap chooses it
     label.classList.toggle("due", service.due);
     text(label, ".svc-name", service.name);
     text(label, ".svc-unit", service.unit);
@@ -67,11 +67,13 @@
     var services = set.querySelector("fieldset.services");
     var serviceProto = proto.querySelector("label.service");
     if (services && elder.services.length) {
-      var legend = services.querySelector("legend");
-      var after = legend.nextSibling;
+      var first = services.querySelector("button.all-done") || services.querySelector("legend");
+      var after = first.nextSibling;
       elder.services.forEach(function (s) {
         services.insertBefore(fillService(serviceProto, elder.id, s), after);
       });
+      var due = elder.services.some(function (s) { return s.due; });
+      if (!due) services.querySelectorAll("button.all-done").forEach(function (b) { b.remove(); });
     } else if (services) {
       services.remove();
     }

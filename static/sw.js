@@ -5,7 +5,7 @@
 // own files are answered from here when the network fails. A door URL the network has not
 // answered within a few seconds (a stairwell's trickle of signal) gets the kept form too. Nothing personal is kept by
 // this worker: the form it keeps names nobody; the pack lives in IndexedDB.
-var SHELL = "carevisits-shell-v1";
+var SHELL = "carevisits-shell-v2";  // a new name re-keeps FILES on installed phones
 var FILES = ["/static/app.css", "/static/queue.js", "/static/checkin.js",
              "/static/door-offline.js",
              // the home-screen app (issue 14 §5): its manifest and icons

@@ -109,10 +109,11 @@ def test_a_two_elder_household_is_saved_with_one_elder_away(client, world, catal
     on_menu(away, meal, world.worker)
     login(client, world.worker)
     form = client.get(f"/c/{world.h1.code.token}").get_data(as_text=True)
-    # Both services are pre-ticked, in a part of the form that follows the outcome.
+    # Both services are shown due, not ticked, in a part of the form that follows the outcome.
     for elder in (met, away):
-        assert re.search(rf'class="services met-only[^"]*"[^>]*>.*?name="e{elder.id}-svc" '
-                         rf'value="{meal}" checked', elder_part(form, elder), re.S)
+        assert re.search(rf'class="services met-only[^"]*"[^>]*>.*?<label class="pick service '
+                         rf'due">\s*<input type="checkbox" name="e{elder.id}-svc" '
+                         rf'value="{meal}">', elder_part(form, elder), re.S)
 
     response = post_visit(client, world.h1, {met: "met_well", away: "not_at_home"},
                           **{f"e{met.id}-svc": [str(meal)]})

@@ -88,11 +88,12 @@ def menu_table(page: str) -> str:
     return page[start:page.index("</table>", start)]
 
 
-def ticked(body: str, elder_id: int, iid: int) -> bool:
-    """Whether the check-in form shows the service's box ticked."""
-    match = re.search(rf'<input type="checkbox" name="e{elder_id}-svc" value="{iid}"( checked)?>',
-                      body)
+def due(body: str, elder_id: int, iid: int) -> bool:
+    """Whether the check-in form shows the service as due (never ticked: issue 26)."""
+    match = re.search(rf'<label class="pick service( due)?">\s*<input type="checkbox" '
+                      rf'name="e{elder_id}-svc" value="{iid}"( checked)?>', body)
     assert match, f"service {iid} is not on the form of elder {elder_id}"
+    assert match.group(2) is None, f"service {iid} is ticked before anyone chose it"
     return match.group(1) is not None
 
 
@@ -142,9 +143,9 @@ def test_menu_visit_delivery_and_monthly_summary(client, world, catalogue):
     menu = menu_table(client.get(f"/elders/{elder.id}").get_data(as_text=True))
     assert "量血压" in menu and "助餐" in menu and "每周" in menu and "每次探访" in menu
 
-    # The form shows both services, pre-ticked: nothing delivered yet.
+    # The form shows both services due (not ticked): nothing delivered yet.
     form = client.get(f"/c/{world.h1.code.token}").get_data(as_text=True)
-    assert ticked(form, elder.id, bp) and ticked(form, elder.id, meal)
+    assert due(form, elder.id, bp) and due(form, elder.id, meal)
     assert f'name="e{other.id}-svc"' not in form  # the other elder has no menu
 
     yesterday = utcnow() - timedelta(hours=26)
@@ -169,10 +170,10 @@ def test_menu_visit_delivery_and_monthly_summary(client, world, catalogue):
         "%Y-%m-%d %H:%M")
     assert last_local in page and next_local in page
 
-    # The next day: 量血压 (weekly, given yesterday) is not pre-ticked, 助餐 is.
+    # The next day: 量血压 (weekly, given yesterday) is not due, 助餐 is.
     form = client.get(f"/c/{world.h1.code.token}").get_data(as_text=True)
-    assert not ticked(form, elder.id, bp)
-    assert ticked(form, elder.id, meal)
+    assert not due(form, elder.id, bp)
+    assert due(form, elder.id, meal)
     response = check_in(client, world.h1, "svc-visit-000000002",
                         **{f"e{elder.id}-svc": [str(meal)], f"e{elder.id}-qty-{meal}": "1"})
     assert response.status_code == 302, response.get_data(as_text=True)

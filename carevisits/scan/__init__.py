@@ -182,6 +182,7 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
             roster=door.roster, readings=door.readings, now=now,
             last=rounds.last_records([e for e, _ in door.subforms]),
             normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
+            crisis=alerts.crisis_lines(current_app.config.get("ALERT_THRESHOLDS")),
             posted=request.form if request.method == "POST" else None,
             invalid=status == 422 and error is None), status
 

@@ -48,5 +48,6 @@ def offline_form():
         roster=SimpleNamespace(name="", visit_minutes=0),
         readings=True, posted=None, invalid=False, error=None, now=utcnow(), last={},
         normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
+        crisis=alerts.crisis_lines(current_app.config.get("ALERT_THRESHOLDS")),
         care_levels={k: str(v) for k, v in labels.CARE_LEVELS.items()},
         frequencies={k: str(v) for k, v in labels.FREQUENCIES.items()})

@@ -45,9 +45,11 @@ LADDERS = {
 # Alerts that any sign of the elder being well answers once it comes after them: a meeting
 # at the door or on the phone, or the elder's own daily check-in.
 SIGN_OF_LIFE = (AlertKind.NO_ACTIVITY, AlertKind.MISSED_CHECKIN)
-# Readings that open an abnormal-observation alert (configurable via app config).
+# Readings that open an abnormal-observation alert (configurable via app config); at or
+# above the crisis lines (a hypertensive crisis, docs/DECISIONS.md) the alert is urgent.
 DEFAULT_THRESHOLDS = {"systolic_high": 160, "systolic_low": 90, "diastolic_high": 100,
-                      "pulse_low": 50, "pulse_high": 120}
+                      "pulse_low": 50, "pulse_high": 120,
+                      "systolic_crisis": 180, "diastolic_crisis": 110}
 READINGS = ("systolic", "diastolic", "pulse")
 UNRESOLVED = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
 
@@ -211,6 +213,32 @@ def normal_ranges(thresholds: dict | None = None) -> dict[str, tuple[int, int]]:
     return {"systolic": (limits["systolic_low"] + 1, limits["systolic_high"] - 1),
             "diastolic": (0, limits["diastolic_high"] - 1),
             "pulse": (limits["pulse_low"], limits["pulse_high"])}
+
+
+def crisis_lines(thresholds: dict | None = None) -> dict[str, int]:
+    """The blood pressure at or above which a reading is a crisis (either number): the one
+    rule for the alert's level and for the door form's advice while typing."""
+    limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    return {"systolic": limits["systolic_crisis"], "diastolic": limits["diastolic_crisis"]}
+
+
+def is_crisis(rec: VisitRecord, limits: dict) -> bool:
+    """Whether a record's blood pressure is at or above a crisis line."""
+    lines = crisis_lines(limits)
+    return any(getattr(rec, name) is not None and getattr(rec, name) >= line
+               for name, line in lines.items())
+
+
+def readings_alert(rec: VisitRecord, limits: dict) -> tuple[AlertLevel, dict] | None:
+    """The abnormal-readings alert a record calls for, as (level, details without the
+    visit), or None when its readings are within the thresholds: urgent at a crisis."""
+    abnormal = abnormal_readings(rec, limits)
+    if not abnormal:
+        return None
+    crisis = is_crisis(rec, limits)
+    return (AlertLevel.URGENT if crisis else AlertLevel.WARNING,
+            {"systolic": rec.systolic, "diastolic": rec.diastolic, "pulse": rec.pulse,
+             "abnormal": abnormal, "crisis": crisis})
 
 
 def abnormal_readings(rec: VisitRecord, limits: dict) -> list[str]:

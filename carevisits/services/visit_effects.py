@@ -63,9 +63,11 @@ def thresholds() -> dict:
 
 
 def readings_level(rec: VisitRecord, limits: dict) -> AlertLevel | None:
-    """The level of abnormal-readings alert a record's readings call for; None: no alert. The
-    one rule for recording and correcting."""
-    return AlertLevel.WARNING if alerts.abnormal_readings(rec, limits) else None
+    """The level of abnormal-readings alert a record's readings call for (urgent at a crisis
+    reading, alerts.readings_alert); None: no alert. The one rule for recording and
+    correcting."""
+    called_for = alerts.readings_alert(rec, limits)
+    return called_for[0] if called_for is not None else None
 
 
 def counts(method: VisitMethod, elder: Elder, outcome: Outcome | None) -> bool:
@@ -169,7 +171,8 @@ def _reading_alert(visit: Visit, rec: VisitRecord, limits: dict) -> None:
     if level is not None:
         alerts.raise_alert(rec.elder, AlertKind.ABNORMAL, level, {
             "systolic": rec.systolic, "diastolic": rec.diastolic, "pulse": rec.pulse,
-            "abnormal": alerts.abnormal_readings(rec, limits), "visit_id": visit.id,
+            "abnormal": alerts.abnormal_readings(rec, limits),
+            "crisis": alerts.is_crisis(rec, limits), "visit_id": visit.id,
             "read_at": visit.occurred_at.isoformat()}, at=visit.occurred_at)
         return
     alert = alerts.unresolved(rec.elder_id, AlertKind.ABNORMAL)
