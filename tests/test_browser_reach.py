@@ -56,6 +56,7 @@ def open_everything(page) -> None:
 
 
 def small_targets(page) -> list[str]:
+    """Each target under 44×44 px on the page as shown, named with its words and size."""
     return page.evaluate(TAP_TARGETS)
 
 

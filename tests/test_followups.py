@@ -39,6 +39,7 @@ def round_followups(client) -> str:
 
 @pytest.fixture
 def wednesday(clock):
+    """The app's clock at WEDNESDAY (and the test moves it on from there)."""
     clock.set(WEDNESDAY)
     return clock
 

@@ -20,6 +20,7 @@ class DoorFollowUps:
 
 
 def _days(raw: str) -> int:
+    """The "in N days" box as a whole number; FollowUpError for anything else."""
     try:
         return int(raw.strip())
     except ValueError:
@@ -28,6 +29,7 @@ def _days(raw: str) -> int:
 
 
 def _day(raw: str) -> date:
+    """The date box (the browser sends YYYY-MM-DD); FollowUpError for anything else."""
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:

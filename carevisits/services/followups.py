@@ -178,6 +178,7 @@ class Overdue:
 
 
 def _overdue(query: Select, today: date) -> Overdue:
+    """The open follow-ups of ``query`` past their day: counted, and the first LISTED."""
     query = query.where(FollowUp.due_on < today)
     total = db.session.scalar(select(func.count()).select_from(
         query.with_only_columns(FollowUp.id).order_by(None).subquery()))
