@@ -73,4 +73,4 @@ def test_without_signal_the_kept_door_form_shows_and_does_the_follow_up(
     assert visit_count() == 1
     done = latest(FollowUp)
     assert done.id == followup.id and done.done_visit_id is not None
-    assert done.done_at - door.clock() < timedelta(minutes=1)
+    assert abs(done.done_at - door.clock()) < timedelta(minutes=1)  # done when it arrived
