@@ -6,7 +6,8 @@ app's green (static/app.css ``--primary``).
 Writes icon-192.png and icon-512.png (rounded square, transparent corners: ``purpose``
 "any"), icon-maskable-512.png (full bleed, the door inside the central 80 % circle that every
 launcher mask keeps) and apple-touch-icon.png (180 px, opaque: iOS rounds the corners itself
-and shows transparency as black). Drawn at 4× and scaled down for smooth edges, then reduced
+and shows transparency as black), and favicon.ico (16, 32 and 48 px in one file, served at
+``/favicon.ico``: browsers ask for it on every site). Drawn at 4× and scaled down for smooth edges, then reduced
 to a small palette and written optimised (a few KB each). The PNGs are committed; run this
 again only to change the drawing.
 """
@@ -78,6 +79,14 @@ def save_small(image: Image.Image, path: Path, opaque: bool) -> None:
     small.save(path, optimize=True)
 
 
+FAVICON_SIZES = [(16, 16), (32, 32), (48, 48)]
+
+
+def save_favicon(path: Path) -> None:
+    """The same door, rounded, in the sizes a browser tab and a bookmark use."""
+    draw(256, True, 0.62).save(path, format="ICO", sizes=FAVICON_SIZES)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "static" / "icons")
@@ -88,6 +97,10 @@ def main() -> None:
         save_small(draw(size, rounded, share), path, opaque=not rounded)
         print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
               f"{size}×{size}, {path.stat().st_size} bytes")
+    favicon = args.out / "favicon.ico"
+    save_favicon(favicon)
+    print(f"{favicon.name}: {', '.join(f'{w}×{h}' for w, h in FAVICON_SIZES)}, "
+          f"{favicon.stat().st_size} bytes")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@
     var set = proto.cloneNode(true);
     set.querySelectorAll("label.service").forEach(function (l) { l.remove(); });
     rename(set, elder.id);
+    fillFollowUps(set, elder);
     text(set, ".elder-name", elder.name);
     text(set, ".elder-born", [elder.gender, elder.birth_year || ""].join(" "));
     var level = set.querySelector(".level");
@@ -78,6 +79,23 @@
       services.remove();
     }
     return set;
+  }
+
+  // The elder's open follow-ups from the pack (staff only): a box each, ticked when done.
+  function fillFollowUps(set, elder) {
+    var box = set.querySelector("fieldset.followups-open");
+    var proto = box && box.querySelector("label.followup");
+    if (!proto) return;
+    (elder.followups || []).forEach(function (f) {
+      var label = proto.cloneNode(true);
+      label.querySelector("input").value = f.id;
+      label.classList.toggle("important", f.important);
+      text(label, ".fu-what", (f.important ? "★ " : "") + f.what);
+      text(label, ".fu-day", f.due_on);
+      box.appendChild(label);
+    });
+    proto.remove();
+    box.hidden = !(elder.followups || []).length;
   }
 
   function newKey() {

@@ -37,8 +37,8 @@ from carevisits.models import (
     VolunteerProfile,
     VolunteerStatus,
 )
-from carevisits.models.base import utcnow
-from carevisits.services import alerts, apikeys, menus, printjobs, requests, selfcheck
+from carevisits.models.base import local_today, utcnow
+from carevisits.services import alerts, apikeys, followups, menus, printjobs, requests, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests import factories
 from tests.conftest import build_world, login
@@ -247,6 +247,10 @@ ROUTES = {
                   visit_change(422)),  # no reason: refused, but only for those allowed
     "elders.phone": ("GET", lambda w, h: f"/elders/{h.elders[0].id}/phone", staff_scoped()),
     "round.index": ("GET", lambda w, h: "/round/", only(STAFF, "round")),
+    # A follow-up is ticked off by staff who may see its elder; volunteers and family never.
+    "round.followup_done": ("POST", lambda w, h: f"/round/followups/{w.followups[h.id]}/done",
+                            staff_scoped("redirect")),
+    "auth.favicon": ("GET", lambda w, h: "/favicon.ico", everyone(200)),
     "elders.index": ("GET", lambda w, h: "/elders/", only(STAFF, "round")),
     "elders.detail": ("GET", lambda w, h: f"/elders/{h.elders[0].id}", staff_scoped()),
     "printing.index": ("GET", lambda w, h: "/printing/", only(COORDINATORS, 200)),
@@ -475,7 +479,7 @@ def build_matrix(world) -> SimpleNamespace:
     approved member of h1's roster only."""
     visits, jobs, alert_ids, channels, notifications, street_of = {}, {}, {}, {}, {}, {}
     request_ids, menu, links, rosters, members, signups = {}, {}, {}, {}, {}, {}
-    covers, checkin_tokens, devices = {}, {}, {}
+    covers, checkin_tokens, devices, followup_ids = {}, {}, {}, {}
     grid_workers = {world.h1.id: world.worker.id, world.h2.id: world.other_worker.id,
                     world.h3.id: factories.user(Role.GRID_WORKER, grid=world.h3.grid).id,
                     world.h4.id: factories.user(Role.GRID_WORKER, grid=world.h4.grid).id}
@@ -545,6 +549,9 @@ def build_matrix(world) -> SimpleNamespace:
         db.session.add(device)
         db.session.flush()
         devices[h.id] = device.id
+        followup_ids[h.id] = followups.add(
+            h.elders[0], followups.FollowUpInput("复测血压", local_today()), actor=world.admin,
+            today=local_today()).id
     api_key = apikeys.create(world.admin, name="matrix", street=world.streets[0],
                              permissions=list(ApiPermission)).key
     db.session.commit()
@@ -555,7 +562,8 @@ def build_matrix(world) -> SimpleNamespace:
                            street_items={k: v.id for k, v in street_items.items()},
                            links=links, rosters=rosters, members=members, signups=signups,
                            covers=covers, grid_workers=grid_workers,
-                           checkin_tokens=checkin_tokens, devices=devices)
+                           checkin_tokens=checkin_tokens, devices=devices,
+                           followups=followup_ids)
 
 
 def check(response, expected, household, scope_elders):

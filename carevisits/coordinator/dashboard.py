@@ -10,7 +10,7 @@ from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models.base import utcnow
 from carevisits.responses import download
-from carevisits.services import coverage, dashboard, monthly_report, worker_page
+from carevisits.services import coverage, dashboard, followups, monthly_report, worker_page
 from carevisits.services.charts import share_trend
 from carevisits.services.exports import Month
 
@@ -54,7 +54,9 @@ def dashboard_page():
         "coordinator/dashboard.html", board=board, month=month, sort=sort, desc=descending,
         charts=charts,
         rows=_sorted(board.rows, sort, descending), grids=_sorted(board.grids, sort, descending),
-        workers=_sorted(board.workers, sort, descending), current=board.reckoning.current)
+        workers=_sorted(board.workers, sort, descending), current=board.reckoning.current,
+        followups=followups.overdue_in_scope(current_user, board.reckoning.now_day),
+        today=board.reckoning.now_day)
 
 
 @bp.get("/workers/<int:user_id>")
@@ -66,7 +68,9 @@ def worker(user_id: int):
     r = coverage.Reckoning.of(month, utcnow(), local_zone())
     found = worker_page.managed_worker(current_user, user_id, r) or abort(404)
     return render_template("coordinator/worker.html", worker=found, month=month, r=r,
-                           figures=worker_page.worker_month(current_user, found, r))
+                           figures=worker_page.worker_month(current_user, found, r),
+                           followups=followups.overdue_for_worker(current_user, found,
+                                                                  r.now_day))
 
 
 @bp.get("/report.<fmt>")

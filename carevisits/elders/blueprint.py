@@ -19,7 +19,7 @@ from carevisits.i18n import local_zone
 from carevisits.models import Alert, Elder, FamilyLink, ServiceRequest
 from carevisits.models.base import utcnow
 from carevisits.paging import paginate
-from carevisits.services import menus, rosters, selfcheck
+from carevisits.services import followups, menus, rosters, selfcheck
 from carevisits.services.rounds import elder_history
 from carevisits.services.scope import can_see_household
 
@@ -60,6 +60,7 @@ def detail_page(elder, history=None, pause_form=None, interval_form=None, menu_f
         family_links=db.session.scalars(select(FamilyLink).where(
             FamilyLink.elder_id == elder.id, FamilyLink.revoked_at.is_(None))).all(),
         rosters=rosters.rosters_visiting(elder.household),
+        followups=followups.of_elder(elder), today=now.astimezone(local_zone()).date(),
         pause_form=pause_form or PauseForm(), interval_form=interval_form or IntervalForm(
             days=elder.visit_interval_days),
         checkin=selfcheck.overview(elder, now, current_app.config["BASE_URL"]),

@@ -13,6 +13,7 @@ from carevisits.models.area import Community, Grid, GridAssignment, Street
 from carevisits.models.audit import AuditEvent
 from carevisits.models.coverage import CoveragePeriod, ElderMonth, GridWeek, PeriodKind
 from carevisits.models.family import FamilyInvite, FamilyLink
+from carevisits.models.followup import FollowUp
 from carevisits.models.household import (
     CareLevel,
     ClosedReason,
@@ -102,6 +103,7 @@ __all__ = [
     "ElderPause",
     "FamilyInvite",
     "FamilyLink",
+    "FollowUp",
     "Notification",
     "NotificationChannel",
     "MET_OUTCOMES",

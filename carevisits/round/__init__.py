@@ -2,12 +2,15 @@
 
 import json
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from carevisits.access import roles_required, staff_required
+from carevisits.extensions import db
 from carevisits.models import STAFF_ROLES, Role
 from carevisits.models.base import local_today, utcnow
+from carevisits.services import followups
 from carevisits.services.round_pack import round_pack
 from carevisits.services.rounds import round_groups
 
@@ -19,9 +22,24 @@ bp = Blueprint("round", __name__, url_prefix="/round")
 def index():
     """My round: a worker's households by building (by grid first when covering another), a
     coordinator's by community and grid, collapsed; the most urgent first."""
-    now = utcnow()
-    return render_template("round/index.html", groups=round_groups(current_user, now,
-                                                                   local_today()), now=now)
+    now, today = utcnow(), local_today()
+    return render_template("round/index.html", groups=round_groups(current_user, now, today),
+                           now=now, today=today,
+                           followups=followups.for_round(current_user, today))
+
+
+@bp.post("/followups/<int:followup_id>/done")
+@staff_required
+def followup_done(followup_id: int):
+    """Tick a follow-up off (one tap on the round or the elder's page); back where it was."""
+    followup = followups.in_scope(current_user, followup_id) or abort(404)
+    if followups.mark_done(followup, actor=current_user, now=utcnow()):
+        flash(_l("Done: %(what)s (%(name)s).", what=followup.what, name=followup.elder.name),
+              "info")
+    db.session.commit()
+    if request.args.get("back") == "elder":
+        return redirect(url_for("elders.detail", elder_id=followup.elder_id))
+    return redirect(url_for("round.index"))
 
 
 @bp.get("/pack.json")

@@ -20,13 +20,14 @@ from carevisits.i18n import local_zone
 from carevisits.models import Household, Mood, Outcome, Role, Roster, Visit, VisitMethod
 from carevisits.models.base import utcnow
 from carevisits.responses import wants_json
-from carevisits.scan import background, corrections, offline
+from carevisits.scan import background, corrections, followup_form, offline
 from carevisits.scan.blueprint import VISITORS, bp, visitor_required
 from carevisits.scan.forms import ElderRecordForm, NumberForm, VisitForm, VoidForm, read_request
 from carevisits.services import (
     alerts,
     checkin,
     doorcodes,
+    followups,
     menus,
     requests,
     rosters,
@@ -151,6 +152,7 @@ class _Door:
     readings: bool
     services: dict
     subforms: list
+    followups: dict  # elder id → open follow-ups (staff only)
 
 
 def _door(household: Household, now, today) -> _Door:
@@ -162,7 +164,8 @@ def _door(household: Household, now, today) -> _Door:
     services = menus.due_services_of(elders, now, today, readings=lambda _elder: readings)
     subforms = [(e, ElderRecordForm(prefix=f"e{e.id}", elder_name=e.name, offered={
         d.entry.item_id: d.entry.item.name for d in services[e.id]})) for e in elders]
-    return _Door(roster, readings, services, subforms)
+    return _Door(roster, readings, services, subforms,
+                 followups.open_for_elders(current_user, elders))
 
 
 def _check_in(household: Household, method: VisitMethod, door_code=None):
@@ -170,7 +173,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     page's script, which keeps the visit on the phone when this cannot be reached)."""
     form = VisitForm(manual=method == VisitMethod.MANUAL, household=household)
     now = utcnow()
-    door = _door(household, now, now.astimezone(local_zone()).date())
+    today = now.astimezone(local_zone()).date()
+    door = _door(household, now, today)
 
     def page(status=200, error=None):
         if request.method == "POST" and wants_json():
@@ -179,7 +183,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
         return render_template(
             "scan/checkin.html", household=household, form=form, subforms=door.subforms,
             method=method, error=error, services=door.services, request_kinds=requests.KINDS,
-            roster=door.roster, readings=door.readings, now=now,
+            roster=door.roster, readings=door.readings, now=now, followups=door.followups,
+            presets=followups.PRESETS, today=today,
             last=rounds.last_records([e for e, _ in door.subforms]),
             normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
             crisis=alerts.crisis_lines(current_app.config.get("ALERT_THRESHOLDS")),
@@ -190,6 +195,8 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
         form.idempotency_key.data = checkin.new_idempotency_key()
         return page()
     needs, problems = _needs(door)
+    todo, todo_problems = _followups(door, today)
+    problems += todo_problems
     if not (form.validate() & all([sub.validate() for _, sub in door.subforms])):
         return page(422)
     if problems:
@@ -205,6 +212,10 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     except checkin.CheckInError as err:
         db.session.rollback()
         return page(422, error=str(err))
+    if created:  # a form sent again adds and ticks nothing twice
+        followups.at_visit(visit, actor=current_user, now=now, today=today,
+                           added={i: f.added for i, f in todo.items() if f.added},
+                           done={i: f.done for i, f in todo.items()})
     # The answer is made before the commit: after it, the visit's attributes would be read
     # again (in a second transaction) only to say what is already known.
     url = url_for("scan.visit", visit_id=visit.id)
@@ -220,6 +231,14 @@ def _needs(door: _Door) -> tuple[dict, list[str]]:
         needs[elder.id], request_errors = read_request(request.form, elder.id)
         problems += [f"{elder.name}：{e}" for e in request_errors]
     return needs, problems
+
+
+def _followups(door: _Door, today) -> tuple[dict, list[str]]:
+    """Each elder's follow-ups as the form sends them (staff only), and every problem."""
+    if not current_user.is_staff:
+        return {}, []
+    todo = {e.id: followup_form.read(request.form, e.id, today) for e, _sub in door.subforms}
+    return todo, [f"{e.name}：{m}" for e, _sub in door.subforms for m in todo[e.id].errors]
 
 
 def _record_input(elder, sub: ElderRecordForm, need) -> checkin.ElderRecordInput:

@@ -13,7 +13,7 @@ from carevisits.models import CareLevel, Frequency
 from carevisits.models.base import utcnow
 from carevisits.scan.blueprint import bp, visitor_required
 from carevisits.scan.forms import ElderRecordForm, VisitForm
-from carevisits.services import alerts, requests
+from carevisits.services import alerts, followups, requests
 
 # Element ids and names of the placeholder elder ("e0-…") and service (value 0) that the
 # phone's script rewrites for each elder and service of the pack.
@@ -47,6 +47,7 @@ def offline_form():
         # A volunteer's badge and minutes, removed by the script at a staff visit.
         roster=SimpleNamespace(name="", visit_minutes=0),
         readings=True, posted=None, invalid=False, error=None, now=utcnow(), last={},
+        presets=followups.PRESETS,
         normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
         crisis=alerts.crisis_lines(current_app.config.get("ALERT_THRESHOLDS")),
         care_levels={k: str(v) for k, v in labels.CARE_LEVELS.items()},

@@ -64,6 +64,8 @@ ACTIONS = {
     "visit.phone": _l("Phone check-in"),
     "visit.correct": _l("Visit corrected"),
     "visit.void": _l("Visit voided"),
+    "followup.create": _l("Follow-up added"),
+    "followup.done": _l("Follow-up done"),
     "request.create": _l("Request raised"),
     "request.status": _l("Request status changed"),
     "request.class": _l("Request reclassed"),
@@ -173,6 +175,7 @@ FIELDS = {
     "changes": _l("Changes only (no openings of records)"),
     "other_phones": _l("Further numbers"), "via": _l("Made by"),
     "rows_skipped": _l("Rows with errors not imported"), "mapping": _l("Mapping"),
+    "task": _l("Follow-up"), "due_on": _l("For the day"), "important": _l("Important"),
 }
 # Stored values shown in their words, per field.
 VALUES = {
@@ -193,7 +196,8 @@ COUNTS = {
 }
 # Kept for the record, not worth a reader's line: hashes and ids another column shows.
 QUIET = frozenset({"sha256", "door_code", "revoked_door_code", "invite_id", "link_id",
-                   "visit_id", "user_id", "volunteer_id", "community_id", "street_id"})
+                   "followup_id", "visit_id", "user_id", "volunteer_id", "community_id",
+                   "street_id"})
 
 
 def action_label(action: str) -> str:

@@ -1,6 +1,7 @@
 """The round pack: what a phone keeps to show the door form of every household in the
 visitor's scope without signal (issue 14 §2, §4) — households, their live door tokens,
-the active elders with tags, care level, date of last contact and the services due.
+the active elders with tags, care level, date of last contact, the services due and (for staff)
+the open follow-ups.
 Nothing more: no visit history, no readings, no phone numbers, no health notes."""
 
 import hashlib
@@ -11,8 +12,8 @@ from sqlalchemy.orm import contains_eager
 
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
-from carevisits.models import DoorCode, Elder, Grid, Household, Role, Roster, User
-from carevisits.services import menus, rosters
+from carevisits.models import DoorCode, Elder, FollowUp, Grid, Household, Role, Roster, User
+from carevisits.services import followups, menus, rosters
 from carevisits.services.menus import DueService
 from carevisits.services.scope import household_scope
 
@@ -42,12 +43,14 @@ def round_pack(user: User, now: datetime, today: date) -> dict:
 
     services = menus.due_services_of(elders, now, today,
                                      readings=lambda elder: readings(elder.household_id))
+    todo = followups.open_in_scope(user)  # staff only: a volunteer's is empty
     households = [
         {"key": token_key(code.token), "number": code.household.number,
          "address": code.household.full_address, "grid": code.household.grid.label,
          "readings": readings(code.household_id), "roster": _roster(roster_of.get(
              code.household_id)),
-         "elders": [_elder(e, services[e.id]) for e in code.household.elders if e.active]}
+         "elders": [_elder(e, services[e.id], todo.get(e.id, []))
+                    for e in code.household.elders if e.active]}
         for code in codes]
     return {"version": PACK_VERSION, "user": user.id, "made_at": now.isoformat(),
             "households": [h for h in households if h["elders"]]}
@@ -64,7 +67,7 @@ def _roster(roster: Roster | None) -> dict | None:
     return None if roster is None else {"name": roster.name, "minutes": roster.visit_minutes}
 
 
-def _elder(elder: Elder, services: list[DueService]) -> dict:
+def _elder(elder: Elder, services: list[DueService], todo: list[FollowUp]) -> dict:
     last = elder.last_contact_at
     return {
         "id": elder.id, "name": elder.name, "gender": elder.gender,
@@ -74,4 +77,6 @@ def _elder(elder: Elder, services: list[DueService]) -> dict:
         "services": [{"id": s.entry.item_id, "name": s.entry.item.name,
                       "unit": s.entry.item.unit, "frequency": s.entry.frequency.value,
                       "due": s.due} for s in services],
+        "followups": [{"id": f.id, "what": f.what, "due_on": f.due_on.isoformat(),
+                       "important": f.important} for f in todo],
     }
