@@ -289,6 +289,8 @@
         note.setAttribute("data-key", keyField.value);
         note.textContent = queueTexts.saved;
         form.parentNode.insertBefore(note, form);
+        // On with the round: 下一户 and 返回巡访, as on the page of a visit sent.
+        form.parentNode.querySelectorAll(".after-save").forEach(function (p) { p.hidden = false; });
         var waits = document.getElementById("queue-door");
         if (waits) waits.remove();
         restored();

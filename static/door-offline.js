@@ -1,31 +1,53 @@
-// The check-in form without signal: the service worker showed /door/offline at a door URL;
-// fill it from the round pack kept on the phone (IndexedDB) — address, elders, tags, care
-// level, last visit, services due, the volunteer's roster and whether readings are taken —
-// by copying the form's placeholder elder ("e0-…") and service for each one, so the form is
-// the server's own template. The pack names each household by the SHA-256 of its door
-// token (never the token): the token of this URL is hashed to find it. A card not in the
-// pack gets the neutral page's words, as anyone would; with no fresh pack at all, the
-// neutral page also says how to get one.
+// The page the service worker answers from the phone without signal (/door/offline, kept by
+// static/sw.js). At a door URL it is the check-in form filled from the round pack kept on the
+// phone (IndexedDB) — address, elders, tags, care level, last visit, services due, the
+// volunteer's roster and whether readings are taken — by copying the form's placeholder elder
+// ("e0-…") and service for each one, so the form is the server's own template. The pack names
+// each household by the SHA-256 of its door token (never the token): the token of this URL is
+// hashed to find it. At a typed household number (/visit/<number>) the pack is searched by
+// number and the form asks why the card was not scanned, as online. A card the pack does not
+// hold (or no fresh pack at all) asks for the number printed on the card (issue 26 §6); a
+// number it does not hold gets the form "for everyone at this door": one outcome and a note,
+// which the server records for each elder on its register once it has checked the number and
+// the visitor's area. Any other page says that it needs the network (issue 26 §5).
 (function () {
   var door = document.getElementById("offline-door");
-  var neutral = document.getElementById("offline-neutral");
+  var unpacked = document.getElementById("offline-unpacked");
   if (!door || !window.indexedDB) return;
   var PACK_DAYS = 3;  // an older pack is not shown (the round page replaces it when online)
-  var token = decodeURIComponent(location.pathname.replace(/^\/c\//i, ""));
+  var EVERYONE = "everyone";  // the prefix the server reads as "for every elder here"
+  var path = location.pathname;
+  var atCard = /^\/c\//i.test(path);
+  var typed = /^\/visit\//.test(path) ? householdNumber(path.slice("/visit/".length)) : null;
+  var token = atCard ? decodeURIComponent(path.replace(/^\/c\//i, "")) : "";
   // A base32 token in any case is the upper-case one the pack hashed, as on the server.
   if (/^[A-Za-z2-7]{32}$/.test(token)) token = token.toUpperCase();
-  var T = (document.getElementById("queue-texts") || {dataset: {}}).dataset;
   var careLevels = JSON.parse(door.getAttribute("data-care-levels") || "{}");
   var frequencies = JSON.parse(door.getAttribute("data-frequencies") || "{}");
+
+  // The digits of a typed number (full-width ones folded, spaces and dashes dropped), as on
+  // the server; "" unless they are 8 with the right check digit (Luhn, as the cards print).
+  function householdNumber(typedPath) {
+    var digits = decodeURIComponent(typedPath).normalize("NFKC").replace(/[^0-9]/g, "");
+    if (digits.length !== 8) return "";
+    var sum = 0;
+    for (var i = 0; i < 8; i++) {
+      var d = Number(digits[7 - i]);
+      if (i % 2 === 1) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+      sum += d;
+    }
+    return sum % 10 === 0 ? digits : "";
+  }
 
   function text(root, selector, value) {
     root.querySelectorAll(selector).forEach(function (node) { node.textContent = value; });
   }
 
-  function rename(root, elderId, itemId) {
+  // The placeholder's names for one elder: ``prefix`` "e<id>" (or "everyone").
+  function rename(root, prefix, itemId) {
     ["name", "id", "for", "aria-describedby"].forEach(function (attr) {
       root.querySelectorAll("[" + attr + "]").forEach(function (node) {
-        var value = node.getAttribute(attr).replace(/^e0-/, "e" + elderId + "-");
+        var value = node.getAttribute(attr).replace(/^e0-/, prefix + "-");
         if (itemId !== undefined) value = value.replace(/-qty-0$/, "-qty-" + itemId);
         node.setAttribute(attr, value);
       });
@@ -34,7 +56,7 @@
 
   function fillService(proto, elderId, service) {
     var label = proto.cloneNode(true);
-    rename(label, elderId, service.id);
+    rename(label, "e" + elderId, service.id);
     var box = label.querySelector("input[type=checkbox]");
     box.value = service.id;
     box.checked = false;  // shown, never ticked: the all-done button or a tap chooses it
@@ -48,7 +70,7 @@
   function fillElder(proto, elder) {
     var set = proto.cloneNode(true);
     set.querySelectorAll("label.service").forEach(function (l) { l.remove(); });
-    rename(set, elder.id);
+    rename(set, "e" + elder.id);
     fillFollowUps(set, elder);
     text(set, ".elder-name", elder.name);
     text(set, ".elder-born", [elder.gender, elder.birth_year || ""].join(" "));
@@ -129,18 +151,8 @@
     document.dispatchEvent(new Event("cv-door-ready"));
   }
 
-  // ``household`` null: not in the pack; ``hint``: there is no fresh pack to look in.
-  function show(household, hint) {
-    if (!household) {
-      if (hint && T.noPack && !neutral.querySelector(".offline-hint")) {
-        var p = document.createElement("p");
-        p.className = "offline-hint";
-        p.textContent = T.noPack;
-        neutral.appendChild(p);
-      }
-      neutral.hidden = false;
-      return;
-    }
+  // The form of a household of the pack; ``manual``: reached by its typed number.
+  function show(household, manual) {
     var form = document.getElementById("checkin");
     text(door, ".door-address", household.address);
     text(door, ".door-number", household.number);
@@ -153,11 +165,73 @@
       proto.parentNode.insertBefore(fillElder(proto, elder), proto);
     });
     proto.remove();
-    door.hidden = false;
+    opened(form, household.number, manual);
     form.querySelectorAll("fieldset.elder input").forEach(function (input) {
       if (input.checked) input.dispatchEvent(new Event("change", {bubbles: true}));
     });
     ready();
+  }
+
+  // What every form shown here shares: typed by hand or scanned, the way on after a save.
+  function opened(form, number, manual) {
+    door.querySelectorAll(".manual-only").forEach(function (node) {
+      node.hidden = !manual;
+      node.querySelectorAll("input").forEach(function (input) { input.disabled = !manual; });
+    });
+    door.querySelectorAll(".after-save .next-household").forEach(function (a) {
+      a.setAttribute("href", a.getAttribute("href").replace(/#.*$/, "") + "#after-" + number);
+    });
+    door.hidden = false;
+  }
+
+  // A typed number the pack does not hold: one outcome and a note for everyone at the door,
+  // the placeholder elder's own buttons and box renamed "everyone-…".
+  function forEveryone(number) {
+    var form = document.getElementById("checkin");
+    var title = door.getAttribute("data-number-title").replace("{number}", number);
+    text(door, ".door-address", title);
+    text(door, ".typed-number", number);
+    door.querySelectorAll(".everyone-note").forEach(function (n) { n.hidden = false; });
+    door.querySelectorAll(".door-facts-line").forEach(function (n) { n.remove(); });
+    form.setAttribute("data-label", title);
+    form.querySelector("input[name=idempotency_key]").value = newKey();
+    fitForm(form, {roster: null, readings: false});
+    var set = form.querySelector("fieldset.elder");
+    set.querySelectorAll(".door-facts, fieldset.services, .moods, .confirm-outcome")
+      .forEach(function (n) { n.remove(); });
+    set.querySelectorAll("details").forEach(function (d) {
+      if (d.querySelector("[name$='-req-desc']")) d.remove();
+    });
+    set.querySelectorAll(".notes-summary").forEach(function (n) {
+      n.textContent = n.getAttribute("data-notes-only");
+    });
+    rename(set, EVERYONE);
+    text(set, ".elder-name", door.getAttribute("data-everyone"));
+    text(set, ".elder-born", "");
+    opened(form, number, true);
+    var reason = form.querySelector("input[name=reason]");
+    if (reason && !reason.value) reason.value = door.getAttribute("data-reason");
+    ready();
+  }
+
+  // A card the pack does not hold, or a number that is none: the box for the card's number.
+  function askNumber(noPack, badNumber) {
+    unpacked.querySelector(".unpacked-card").hidden = badNumber;
+    unpacked.querySelector(".bad-number").hidden = !badNumber;
+    unpacked.querySelector(".offline-hint").hidden = !noPack;
+    unpacked.hidden = false;
+  }
+
+  // Any other page: it needs the network (the round too, when none is kept for this account).
+  function elsewhere() {
+    var section = document.getElementById("offline-elsewhere");
+    var round = section.querySelector(".back-to-round");
+    var atRound = round && path === new URL(round.href).pathname;
+    section.querySelector(".elsewhere-round").hidden = !atRound;
+    section.querySelector(".elsewhere-page").hidden = atRound;
+    if (atRound) round.parentNode.remove();
+    document.title = section.querySelector("h1").textContent;
+    section.hidden = false;
   }
 
   function hex(buffer) {
@@ -173,28 +247,36 @@
   }
 
   function lookUp(pack) {
+    if (typed !== null) {
+      var found = pack && pack.households.filter(function (h) { return h.number === typed; })[0];
+      if (found) show(found, true);
+      else forEveryone(typed);
+      return;
+    }
+    if (!pack) { askNumber(true, false); return; }
     digest(token).then(function (key) {
-      var found = null;
-      pack.households.forEach(function (h) { if (h.key === key) found = h; });
-      show(found, false);
-    }, function () { show(null, false); });
+      var card = pack.households.filter(function (h) { return h.key === key; })[0];
+      if (card) show(card, false);
+      else askNumber(false, false);
+    }, function () { askNumber(false, false); });
   }
 
+  if (!atCard && typed === null) { elsewhere(); return; }
+  if (typed === "") { askNumber(false, true); return; }
   var req = indexedDB.open("carevisits", 1);
   req.onupgradeneeded = function () {
     req.result.createObjectStore("queue", {keyPath: "key"});
     req.result.createObjectStore("pack", {keyPath: "name"});
   };
-  req.onerror = function () { show(null, true); };
+  req.onerror = function () { lookUp(null); };
   req.onsuccess = function () {
     var get = req.result.transaction("pack").objectStore("pack").get("round");
-    get.onerror = function () { show(null, true); };
+    get.onerror = function () { lookUp(null); };
     get.onsuccess = function () {
       var pack = get.result && get.result.data;
       var user = document.body.getAttribute("data-user");
       var fresh = get.result && Date.now() - get.result.saved < PACK_DAYS * 86400000;
-      if (pack && fresh && String(pack.user) === user) lookUp(pack);
-      else show(null, true);
+      lookUp(pack && fresh && String(pack.user) === user ? pack : null);
     };
   };
 })();

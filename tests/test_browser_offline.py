@@ -309,16 +309,24 @@ def test_a_compact_cards_address_opens_the_kept_form_in_either_case(world, door,
         expect(phone.locator(".door-address")).to_have_text(world.h1.full_address)
 
 
-def test_a_card_not_in_the_pack_shows_the_neutral_page_offline(world, door, phone):
+UNPACKED = ("This card is not in today's round pack on this phone. Type the household "
+            "number printed on the card to record the visit.")
+
+
+def test_a_card_not_in_the_pack_asks_the_worker_for_its_number_offline(world, door, phone):
+    """Issue 26 §6: the signed-in worker is told, and asked for the number on the card (what
+    follows is in tests/test_browser_round_offline.py); nothing of the household is shown."""
     page = phone
     sign_in(page, door.url, world.worker)
     keep_round(page, door)
     page.context.set_offline(True)
     page.goto(door.url + door_path(world.h2))  # a colleague's grid: not in the pack
-    expect(page.locator("#offline-neutral")).to_be_visible()
+    expect(page.locator(".unpacked-card")).to_have_text(translated(door.app, UNPACKED))
+    expect(page.locator("#offline-number")).to_be_visible()
     expect(page.locator("#offline-door")).to_be_hidden()
-    expect(page.locator(".offline-hint")).to_have_count(0)  # the page anyone gets
+    expect(page.locator(".offline-hint")).to_be_hidden()  # the pack is there, and fresh
     assert world.h2.elders[0].name not in page.content()
+    assert world.h2.full_address not in page.content()
 
 
 # The findings of the review of issue 14's browser side, one test each.
@@ -597,13 +605,14 @@ def test_after_sending_the_page_no_longer_says_saved_or_no_signal(world, door, p
     assert page.evaluate(stored) == []
 
 
-def test_without_a_fresh_pack_the_neutral_page_says_how_to_get_one(world, door, phone):
+def test_without_a_fresh_pack_a_card_asks_for_its_number_and_says_how_to_get_one(world,
+                                                                                 door, phone):
     page = phone
     with_round(page, door, world.worker)
     page.clock.set_system_time(door.clock() + timedelta(days=3, hours=1))
     page.context.set_offline(True)
     page.goto(door.url + door_path(world.h1))
-    expect(page.locator("#offline-neutral")).to_be_visible()
+    expect(page.locator(".unpacked-card")).to_have_text(translated(door.app, UNPACKED))
     expect(page.locator(".offline-hint")).to_have_text(translated(
         door.app, "Open your round once with signal to use door cards without signal."))
     assert world.h1.elders[0].name not in page.content()

@@ -22,7 +22,15 @@ from carevisits.models.base import utcnow
 from carevisits.responses import wants_json
 from carevisits.scan import background, corrections, followup_form, offline
 from carevisits.scan.blueprint import VISITORS, bp, visitor_required
-from carevisits.scan.forms import ElderRecordForm, NumberForm, VisitForm, VoidForm, read_request
+from carevisits.scan.forms import (
+    EVERYONE,
+    ElderRecordForm,
+    NumberForm,
+    VisitForm,
+    VoidForm,
+    for_everyone,
+    read_request,
+)
 from carevisits.services import (
     alerts,
     checkin,
@@ -95,7 +103,11 @@ def by_number(number: str):
         return render_template("scan/number.html", form=form), 404
     if household.closed_at is not None:
         return _closed(household)
-    return _check_in(household, VisitMethod.MANUAL)
+    formdata = None
+    if request.method == "POST" and f"{EVERYONE}-outcome" in request.form:
+        # Sent from a phone that had no round pack for this household (issue 26 §6).
+        formdata = for_everyone(request.form, [e.id for e in household.elders if e.active])
+    return _check_in(household, VisitMethod.MANUAL, formdata=formdata)
 
 
 @bp.get("/visit")
@@ -155,7 +167,9 @@ class _Door:
     followups: dict  # elder id → open follow-ups (staff only)
 
 
-def _door(household: Household, now, today) -> _Door:
+def _door(household: Household, now, today, given: dict) -> _Door:
+    """The household's form for the signed-in visitor; ``given``: the form data's keyword
+    for the elders' forms, when it is not the request's own."""
     roster = None
     if current_user.role == Role.VOLUNTEER:
         roster = rosters.roster_for_visit(current_user, household, today)
@@ -163,18 +177,22 @@ def _door(household: Household, now, today) -> _Door:
     readings = roster is None or roster.allow_observations
     services = menus.due_services_of(elders, now, today, readings=lambda _elder: readings)
     subforms = [(e, ElderRecordForm(prefix=f"e{e.id}", elder_name=e.name, offered={
-        d.entry.item_id: d.entry.item.name for d in services[e.id]})) for e in elders]
+        d.entry.item_id: d.entry.item.name for d in services[e.id]}, **given))
+        for e in elders]
     return _Door(roster, readings, services, subforms,
                  followups.open_for_elders(current_user, elders))
 
 
-def _check_in(household: Household, method: VisitMethod, door_code=None):
+def _check_in(household: Household, method: VisitMethod, door_code=None, formdata=None):
     """Show the form, or record the visit it sends and show the result (in JSON to the
-    page's script, which keeps the visit on the phone when this cannot be reached)."""
-    form = VisitForm(manual=method == VisitMethod.MANUAL, household=household)
+    page's script, which keeps the visit on the phone when this cannot be reached).
+    ``formdata``: what was sent, when not the request's own form as it came."""
+    given = {} if formdata is None else {"formdata": formdata}
+    sent = request.form if formdata is None else formdata
+    form = VisitForm(manual=method == VisitMethod.MANUAL, household=household, **given)
     now = utcnow()
     today = now.astimezone(local_zone()).date()
-    door = _door(household, now, today)
+    door = _door(household, now, today, given)
 
     def page(status=200, error=None):
         if request.method == "POST" and wants_json():
@@ -188,14 +206,14 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
             last=rounds.last_records([e for e, _ in door.subforms]),
             normal=alerts.normal_ranges(current_app.config.get("ALERT_THRESHOLDS")),
             crisis=alerts.crisis_lines(current_app.config.get("ALERT_THRESHOLDS")),
-            posted=request.form if request.method == "POST" else None,
+            posted=sent if request.method == "POST" else None,
             invalid=status == 422 and error is None), status
 
     if request.method == "GET":
         form.idempotency_key.data = checkin.new_idempotency_key()
         return page()
-    needs, problems = _needs(door)
-    todo, todo_problems = _followups(door, today)
+    needs, problems = _needs(door, sent)
+    todo, todo_problems = _followups(door, today, sent)
     problems += todo_problems
     if not (form.validate() & all([sub.validate() for _, sub in door.subforms])):
         return page(422)
@@ -224,20 +242,20 @@ def _check_in(household: Household, method: VisitMethod, door_code=None):
     return answer
 
 
-def _needs(door: _Door) -> tuple[dict, list[str]]:
+def _needs(door: _Door, sent) -> tuple[dict, list[str]]:
     """The request raised for each elder (or None), and every problem with them, named."""
     needs, problems = {}, []
     for elder, _sub in door.subforms:
-        needs[elder.id], request_errors = read_request(request.form, elder.id)
+        needs[elder.id], request_errors = read_request(sent, elder.id)
         problems += [f"{elder.name}：{e}" for e in request_errors]
     return needs, problems
 
 
-def _followups(door: _Door, today) -> tuple[dict, list[str]]:
+def _followups(door: _Door, today, sent) -> tuple[dict, list[str]]:
     """Each elder's follow-ups as the form sends them (staff only), and every problem."""
     if not current_user.is_staff:
         return {}, []
-    todo = {e.id: followup_form.read(request.form, e.id, today) for e, _sub in door.subforms}
+    todo = {e.id: followup_form.read(sent, e.id, today) for e, _sub in door.subforms}
     return todo, [f"{e.name}：{m}" for e, _sub in door.subforms for m in todo[e.id].errors]
 
 

@@ -9,6 +9,7 @@ from flask_wtf.csrf import generate_csrf
 
 from carevisits.responses import SIGN_IN_AGAIN, wants_json
 from carevisits.scan.blueprint import VISITORS, bp
+from carevisits.scan.forms import EVERYONE
 from carevisits.services import checkin
 
 CARD_REPLACED = _l("This card has been replaced by a new one: the visit was not recorded.")
@@ -48,7 +49,10 @@ def already_recorded(is_this_door) -> Response | None:
     visit = checkin.find_visit(request.form.get("idempotency_key", ""))
     if visit is None or not is_this_door(visit):
         return None
-    outcomes = {r.elder_id: request.form.get(f"e{r.elder_id}-outcome") for r in visit.records}
+    # A visit recorded for everyone at a door (no round pack for it) has one outcome for all.
+    everyone = request.form.get(f"{EVERYONE}-outcome")
+    outcomes = {r.elder_id: everyone or request.form.get(f"e{r.elder_id}-outcome")
+                for r in visit.records}
     if not checkin.is_resend(visit, current_user, outcomes):
         return None  # answered by the form's own rules (another visitor's key, other answers)
     return recorded(visit, url_for("scan.visit", visit_id=visit.id), False)

@@ -1,8 +1,10 @@
 """The check-in form: visit-level fields plus one sub-form per elder."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     DateTimeLocalField,
     Field,
@@ -228,6 +230,27 @@ class NumberForm(TextForm):
             raise ValidationError(_l("The last digit does not match the others (it is a "
                                      "check digit): a digit was mistyped. Compare with the "
                                      "card."))
+
+
+# The prefix of the one record a phone sends for a household it has no round pack for (the
+# card or number is not in the pack, issue 26 §6): it knows no elder, so it asks one outcome
+# and one note "for everyone registered at this door".
+EVERYONE = "everyone"
+_ELDER_FIELD = re.compile(r"^(?:e\d+|everyone)-")
+
+
+def for_everyone(formdata, elder_ids: list[int]) -> MultiDict:
+    """The form of a visit recorded for everyone at a door (``everyone-outcome`` and
+    ``everyone-notes``), as the household's own form would have sent it: that outcome and note
+    for each elder on the register. Any per-elder field sent with it is dropped, so nothing
+    is recorded that the visitor did not choose for everyone."""
+    data = MultiDict([(k, v) for k, v in formdata.items(multi=True)
+                      if not _ELDER_FIELD.match(k)])
+    for elder_id in elder_ids:
+        for name in ("outcome", "notes"):
+            if (value := formdata.get(f"{EVERYONE}-{name}")) is not None:
+                data.add(f"e{elder_id}-{name}", value)
+    return data
 
 
 def read_request(formdata, elder_id: int) -> tuple[checkin.RequestInput | None, list[str]]:
