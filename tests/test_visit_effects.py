@@ -34,7 +34,7 @@ from tests.conftest import login
 from tests.integration_world import api_key
 from tests.test_corrections import correct, fresh, scene, signed_in, visit
 
-ABNORMAL_ZH = "体征异常"
+ABNORMAL_ZH = "alert-calm"  # the family page's calm note of an abnormal-readings alert
 T0 = datetime(2026, 11, 16, 8, 0, tzinfo=SHANGHAI)  # the elders come on the list
 VISITED = T0 + timedelta(days=3)  # the visit that is recorded, corrected, voided
 
