@@ -25,7 +25,7 @@ from carevisits.models import (
 from carevisits.services import alerts, contacts, schedule, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.clock import SHANGHAI
-from tests.conftest import count
+from tests.conftest import count, make_app
 
 DAY = date(2026, 11, 18)  # a Wednesday
 
@@ -357,9 +357,11 @@ def test_the_grace_covers_the_first_deadline_after_taking_part_too(app, world, c
     assert len(missed_alerts(elder)) == 1
 
 
-def test_a_grace_past_midnight_is_refused(app, world, clock):
+def test_a_grace_past_midnight_is_refused(app, world, clock, database_url, tmp_path):
     with pytest.raises(ValueError):
         selfcheck.scan_missed(clock(), timedelta(minutes=60))
+    with pytest.raises(ValueError, match="GRACE"):  # at start, not at every round
+        make_app(database_url, tmp_path, SELF_CHECKIN_GRACE_MINUTES=60)
 
 
 def test_a_press_that_arrives_within_the_grace_raises_nothing(app, world, clock):
