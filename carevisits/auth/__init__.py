@@ -103,7 +103,7 @@ def _kept_on_phone() -> int:
     """How many visits the phone's queue said it keeps (static/queue.js fills the sign-out
     form's ``kept``): a number to say so, nothing else."""
     kept = request.form.get("kept", "")
-    return min(int(kept), 999) if kept.isdigit() else 0
+    return min(int(kept), 999) if kept.isascii() and kept.isdigit() else 0
 
 
 def _signed_out(message) -> None:
