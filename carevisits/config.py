@@ -96,6 +96,9 @@ def load_config(instance_path: str) -> dict:
         "SIGNUPS_PER_ADDRESS": env.get("SIGNUPS_PER_ADDRESS", "10 per hour"),
         # Presses of 我很好 per address: high, as many phones share a mobile carrier's address.
         "SELF_CHECKINS_PER_ADDRESS": env.get("SELF_CHECKINS_PER_ADDRESS", "30 per minute"),
+        # Minutes past an elder's check-in hour before the missed check-in alert: a 我很好
+        # pressed without signal and kept on the phone has this long to arrive (0–59).
+        "SELF_CHECKIN_GRACE_MINUTES": int(env.get("SELF_CHECKIN_GRACE_MINUTES", "30")),
         # Requests of one integration API key (carevisits/api/): answered 429 beyond it.
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
         "SQLITE_BUSY_TIMEOUT_MS": int(env.get("SQLITE_BUSY_TIMEOUT_MS", "30000")),

@@ -18,11 +18,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import text
 
 from carevisits.database import write_transaction
@@ -37,9 +37,10 @@ ADVISORY_KEY = 0x63_76_73_63  # "cvsc"
 
 def run_scans(now: datetime) -> tuple[list[int], list[int], int, int, list[int]]:
     """One round as of ``now``: open overdue, request-overdue and missed daily check-in
-    alerts (committed), then send the notifications that are due, then take the finished
-    weeks' and months' figures the dashboard reads (each committed apart). Returns (overdue
-    ids, request ids, sent, failed, missed check-in ids).
+    alerts (the last after the configured grace; committed), then send the notifications
+    that are due, then take the finished weeks' and months' figures the dashboard reads
+    (each committed apart). Returns (overdue ids, request ids, sent, failed, missed
+    check-in ids).
 
     The round sends its new messages itself, in this thread, not from the background sender
     a commit starts: a `flask alerts scan` process exits when the round ends and would kill
@@ -49,7 +50,8 @@ def run_scans(now: datetime) -> tuple[list[int], list[int], int, int, list[int]]
     with write_transaction():
         overdue = alerts.scan_overdue(now)
         late_requests = requests.scan_overdue_requests(now)
-        missed_checkins = selfcheck.scan_missed(now)
+        missed_checkins = selfcheck.scan_missed(now, timedelta(
+            minutes=current_app.config["SELF_CHECKIN_GRACE_MINUTES"]))
         db.session.info.pop(notify.PENDING_FLAG, None)
         db.session.commit()
     sent, failed = notify.deliver_due(utcnow())
@@ -149,7 +151,11 @@ def _serves_web() -> bool:
 
 
 def register_scheduler(app: Flask) -> None:
-    """Start the scan thread when ``SCHEDULER`` is on (None: only in web server processes)."""
+    """Start the scan thread when ``SCHEDULER`` is on (None: only in web server processes);
+    refuse a check-in grace the scan cannot keep, at start rather than at every round."""
+    grace = timedelta(minutes=app.config["SELF_CHECKIN_GRACE_MINUTES"])
+    if not timedelta(0) <= grace <= selfcheck.MAX_GRACE:
+        raise ValueError("CAREVISITS_SELF_CHECKIN_GRACE_MINUTES must be 0 to 59")
     wanted = app.config["SCHEDULER"]
     if wanted if wanted is not None else _serves_web():
         app.extensions["scheduler"] = Scheduler(app, app.config["SCAN_MINUTES"]).start()

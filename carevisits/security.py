@@ -7,10 +7,10 @@ from flask_login import current_user, user_logged_in
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from carevisits.errors import MESSAGES
-from carevisits.extensions import csrf, db, limiter, login_manager
+from carevisits.extensions import csrf, limiter, login_manager
 from carevisits.models import User
 from carevisits.problems import is_api_request, problem
-from carevisits.services import notify
+from carevisits.services import accounts, notify
 from carevisits.throttle import register_throttle
 
 # Health data and door tokens must not linger in browser caches or leak in Referer headers.
@@ -23,6 +23,8 @@ SECURITY_HEADERS = {
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+# The session cookie's key for this browser's sign-in secret (accounts.start_session).
+SESSION_SECRET = "sid"
 # Sent only when cookies are Secure (the site is served over HTTPS): a year, this host only.
 HSTS = "max-age=31536000"
 
@@ -41,6 +43,7 @@ def register_security(app: Flask) -> None:
     register_throttle(app)
     app.register_error_handler(RateLimitExceeded, _too_many)
     user_logged_in.connect(_rotate_csrf_token, app)
+    user_logged_in.connect(_start_session, app)
     app.after_request(_security_headers)
     app.context_processor(_signed_in_facts)
 
@@ -56,14 +59,24 @@ def _signed_in_facts() -> dict:
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The signed-in user, if the session's version is still current and the account active."""
+    """The signed-in user, if the account is active, the session's version still current and
+    this browser's session not ended (a cookie copied before sign-out is refused too)."""
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return accounts.session_user(int(user_id), int(version), session.get(SESSION_SECRET))
+
+
+def this_session() -> str | None:
+    """This browser's sign-in secret, for ending its session."""
+    return session.get(SESSION_SECRET)
+
+
+def _start_session(sender: Flask, user: User, **_) -> None:
+    """Every sign-in (the sign-in page, a sign-up) starts a session of this browser's own;
+    the view's commit keeps it."""
+    if has_request_context():
+        session[SESSION_SECRET] = accounts.start_session(user)
 
 
 def _rotate_csrf_token(sender: Flask, **_) -> None:

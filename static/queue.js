@@ -8,8 +8,10 @@
 // reason, the outcomes entered and a link that opens its form again, until the visitor
 // dismisses it; one the server fails on (5xx) is retried later without holding up the
 // others. A phone may be shared: each visit belongs to the account that kept it, only that
-// account sees, sends or deletes it; another account's are only counted. Every text comes
-// from the page (#queue-texts), in the user's language. Loaded on every page.
+// account sees, sends or deletes it; another account's are only counted. Signing out sends
+// what waits first and keeps on the phone what could not be sent, for the same account's
+// next sign-in here (the sign-out page says how many). Every text comes from the page
+// (#queue-texts), in the user's language. Loaded on every page.
 (function () {
   var texts = document.getElementById("queue-texts");
   if (!texts || !window.indexedDB) return;
@@ -18,10 +20,14 @@
   var TIMEOUT_MS = 8000;
   var PROBE_MS = 4000;
   var PACK_DAYS = 3;
+  // Another account's visits are deleted only after this long unused on this phone (its
+  // owner signed out and never came back): long enough for leave and shifts; the server
+  // takes queued visits up to 72 hours back, an older one is only shown to be entered again.
+  var OTHERS_DAYS = 14;
   var DAY_MS = 86400000;
   var me = document.body.getAttribute("data-user") || "";
   var dbPromise = null;
-  var busy = false;
+  var running = null;  // the send under way, which a sign-out waits for
   var signin = false;
   var sent = [];
   var notice = null;  // one line the page asked to show (sign-out without network)
@@ -232,9 +238,8 @@
 
   // Send the signed-in account's waiting visits one by one, oldest first.
   function flush() {
-    if (busy) return Promise.resolve();
-    busy = true;
-    return all().then(function (items) {
+    if (running) return running;
+    running = all().then(function (items) {
       var waiting = waitingOf(items);
       if (!waiting.length) return null;
       return session().then(function (answer) {
@@ -263,9 +268,10 @@
         }, Promise.resolve("next"));
       }, function () { return null; });
     }).catch(function () { return null; }).then(function () {
-      busy = false;
+      running = null;
       return render();
-    }, function () { busy = false; });
+    }, function () { running = null; });
+    return running;
   }
 
   // Keep one visit on the phone: its form as sent, without the CSRF token (a fresh one is
@@ -286,8 +292,9 @@
     });
   }
 
-  // Signing out deletes what is the signed-in account's: its visits, the pack, the door
-  // pages' keys in this tab, the form the service worker keeps. Others' visits stay.
+  // Signing out deletes what belongs to the session: the pack, the door pages' keys in this
+  // tab, the form the service worker keeps. Visits stay, every account's: the same
+  // account's next sign-in on this phone sends them.
   function wipe() {
     tellWorker("wipe");
     try {
@@ -296,26 +303,24 @@
         if (k && k.indexOf("checkin-") === 0) sessionStorage.removeItem(k);
       }
     } catch (e) { /* storage blocked */ }
-    return all().then(function (items) {
-      return open().then(function (db) {
-        return new Promise(function (resolve) {
-          var tx = db.transaction(["queue", "pack"], "readwrite");
-          mine(items).forEach(function (i) { tx.objectStore("queue").delete(i.key); });
-          tx.objectStore("pack").clear();
-          tx.oncomplete = resolve;
-          tx.onerror = resolve;
-        });
+    return open().then(function (db) {
+      return new Promise(function (resolve) {
+        var tx = db.transaction("pack", "readwrite");
+        tx.objectStore("pack").clear();
+        tx.oncomplete = resolve;
+        tx.onerror = resolve;
       });
-    });
+    }).catch(function () {});
   }
 
   window.cvQueue = {keep: keep, flush: flush, post: post, render: render, wipe: wipe,
                     get: get, remove: remove, waitingAt: waitingAt, session: session,
                     needSignIn: function () { signin = true; return render(); }};
 
-  // Signing out needs the network (the form's own send would fail): without it nothing is
-  // deleted and the visitor is told. Visits not yet sent are deleted only when the visitor
-  // says so.
+  // Signing out needs the network (the form's own send would fail): without it nothing
+  // changes and the visitor is told. With it, the account's waiting visits are sent first;
+  // what could not be sent (or was refused) stays on the phone, and the form tells the
+  // server how many, so the sign-out page says so.
   document.querySelectorAll("form.sign-out").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (form.hasAttribute("data-wiped")) return;
@@ -331,12 +336,13 @@
             return false;
           });
         }
-        notice = null;
-        return all().then(function (items) {
-          var waiting = waitingOf(mine(items)).length;
-          if (waiting && !window.confirm(T.signoutWarning.replace("{n}", waiting))) return false;
-          return wipe().then(function () { return true; });
-        }, function () { return wipe().then(function () { return true; }); });
+        notice = T.signoutSending;
+        return render().then(flush).then(all).then(function (items) {
+          var kept = mine(items).length;
+          var field = form.querySelector("input[name=kept]");
+          if (field) field.value = kept ? String(kept) : "";
+        }).catch(function () { /* the server counts nothing: the visits stay all the same */ })
+          .then(wipe).then(function () { return true; });
       }).then(function (go) {
         if (!go) return;
         form.setAttribute("data-wiped", "");
@@ -381,7 +387,7 @@
   }
 
   // A pack older than a few days is not kept (the round page fetches a new one online);
-  // nor are another account's visits: they are deleted after as many days.
+  // another account's visits are deleted after OTHERS_DAYS.
   open().then(function (db) {
     var get = db.transaction("pack").objectStore("pack").get("round");
     get.onsuccess = function () {
@@ -391,7 +397,7 @@
   if (me) {
     all().then(function (items) {
       items.forEach(function (i) {
-        if (i.user !== me && Date.now() - i.created > PACK_DAYS * DAY_MS) remove(i.key);
+        if (i.user !== me && Date.now() - i.created > OTHERS_DAYS * DAY_MS) remove(i.key);
       });
     }).catch(function () {});
   }

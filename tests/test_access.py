@@ -229,6 +229,9 @@ ROUTES = {
     # endpoint: (method, url(w, household), expectation(role, own|other))
     "auth.login": ("GET", lambda w, h: "/login", everyone(200)),
     "auth.logout": ("POST", lambda w, h: "/logout", signed_in("login")),
+    "auth.account": ("GET", lambda w, h: "/account", signed_in(200)),
+    "auth.sign_out_everywhere": ("POST", lambda w, h: "/account/sign-out-everywhere",
+                                 signed_in("login")),
     "auth.index": ("GET", lambda w, h: "/", signed_in("redirect")),
     "auth.set_language": ("GET", lambda w, h: "/lang/en", everyone("redirect")),
     "healthz": ("GET", lambda w, h: "/healthz", everyone(200)),  # load balancers: no session
@@ -609,5 +612,5 @@ def test_access(request, database_url, endpoint, role):
     for which, household in (("own", own), ("other", other)):
         response = client.open(url_for_household(w, household), method=method)
         check(response, expect(role, which), household, scope_elders)
-        if endpoint == "auth.logout" and role != "anonymous":
+        if endpoint in ("auth.logout", "auth.sign_out_everywhere") and role != "anonymous":
             login(client, getattr(w, role))

@@ -2,8 +2,10 @@
 
 import re
 
+from sqlalchemy import select
+
 from carevisits.extensions import db
-from carevisits.models import Visit
+from carevisits.models import AuditEvent, SignInSession, Visit
 from tests.conftest import count, login
 
 
@@ -40,6 +42,76 @@ def test_copied_cookie_stops_working_after_sign_out(app, client, world):
     assert thief.get("/round/").status_code == 200  # the copy works while signed in
     client.post("/logout")
     assert "/login" in thief.get("/round/").location
+
+
+def test_sign_out_ends_this_browsers_session_only(app, client, world):
+    login(client, world.worker)
+    second_phone = app.test_client()
+    login(second_phone, world.worker)
+    copy = app.test_client()
+    _copy_session(client, copy)
+    assert count(SignInSession, SignInSession.user_id == world.worker.id) == 2
+
+    response = client.post("/logout", follow_redirects=True)
+    assert "已退出登录" in response.get_data(as_text=True)
+    assert "/login" in client.get("/round/").location
+    assert "/login" in copy.get("/round/").location  # a copy of the ended cookie: refused
+    assert second_phone.get("/round/").status_code == 200  # the other phone goes on
+    assert count(SignInSession, SignInSession.user_id == world.worker.id) == 1
+    login(client, world.worker)  # signing in again is a new session of its own
+    assert client.get("/round/").status_code == 200
+
+
+def test_a_cookie_copied_before_sign_out_stays_refused_after_the_next_sign_in(app, client,
+                                                                              world):
+    login(client, world.worker)
+    copy = app.test_client()
+    _copy_session(client, copy)
+    client.post("/logout")
+    login(client, world.worker)
+    assert client.get("/round/").status_code == 200
+    assert "/login" in copy.get("/round/").location
+
+
+def test_sign_out_everywhere_is_its_own_action_on_the_account_page(app, client, world):
+    login(client, world.worker)
+    second_phone = app.test_client()
+    login(second_phone, world.worker)
+    copy = app.test_client()
+    _copy_session(second_phone, copy)
+    colleague = app.test_client()
+    login(colleague, world.other_worker)
+    page = client.get("/account").get_data(as_text=True)
+    assert "在所有设备上退出登录" in page and "此账号在 2 台手机或电脑上登录" in page
+    assert 'action="/account/sign-out-everywhere"' in page
+    assert "/account" in client.get("/round/").get_data(as_text=True)  # linked from every page
+
+    response = client.post("/account/sign-out-everywhere", follow_redirects=True)
+    assert "已在所有设备上退出登录" in response.get_data(as_text=True)
+    for ended in (client, second_phone, copy):
+        assert "/login" in ended.get("/round/").location
+    assert colleague.get("/round/").status_code == 200  # another account is not touched
+    assert count(SignInSession, SignInSession.user_id == world.worker.id) == 0
+    actions = db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.actor_id == world.worker.id).order_by(AuditEvent.id)).all()
+    assert actions[-1] == "auth.logout_everywhere"
+
+
+def test_sign_out_says_how_many_visits_stay_on_the_phone(client, world):
+    login(client, world.worker)
+    page = client.post("/logout", data={"kept": "2"}, follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "2 条走访记录未能发送，仍保存在这部手机上" in text
+    login(client, world.worker)
+    quiet = client.post("/logout", data={"kept": "x"}, follow_redirects=True)
+    assert "仍保存在这部手机上" not in quiet.get_data(as_text=True)
+
+
+def test_a_session_from_before_per_browser_sessions_must_sign_in_again(app, client, world):
+    login(client, world.worker)
+    with client.session_transaction() as cookie:
+        del cookie["sid"]  # what a cookie made before issue 26 holds: no session secret
+    assert "/login" in client.get("/round/").location
 
 
 def test_copied_cookie_stops_working_after_deactivation(app, client, world):

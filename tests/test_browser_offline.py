@@ -27,9 +27,11 @@ from carevisits.models import (
 )
 from carevisits.scan.background import NOT_IN_SCOPE
 from tests.browser import (
+    PHONE,
     choose,
     door_path,
     no_horizontal_scroll,
+    page_in_new_context,
     sign_in,
     translated,
     visit_count,
@@ -175,6 +177,7 @@ def test_a_household_gone_from_the_area_is_refused_and_kept_until_dismissed(worl
     expect(refused).to_have_count(0)
 
 
+KEPT_ON_PHONE = "{n} 条走访记录未能发送，仍保存在这部手机上"
 KEPT = """() => new Promise((resolve, reject) => {
   const req = indexedDB.open("carevisits", 1);
   req.onsuccess = () => {
@@ -186,7 +189,8 @@ KEPT = """() => new Promise((resolve, reject) => {
 })"""
 
 
-def test_the_round_keeps_its_pack_and_sign_out_wipes_pack_and_queue(world, door, phone):
+def test_the_round_keeps_its_pack_and_sign_out_drops_it_and_keeps_the_visit(world, door,
+                                                                          phone):
     page = phone
     page.clock.set_system_time(door.clock())
     sign_in(page, door.url, world.worker)
@@ -204,11 +208,13 @@ def test_the_round_keeps_its_pack_and_sign_out_wipes_pack_and_queue(world, door,
     assert world.h1.code.token not in str(pack)
 
     asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     with page.expect_navigation():
         page.locator("form.sign-out button").tap()
-    assert asked and "1" in asked[0]  # a visit not yet sent: signing out asks first
-    assert page.evaluate(KEPT) == {"queue": 0, "pack": []}
+    assert asked == []  # nothing to agree to: the visit is not deleted
+    assert page.evaluate(KEPT) == {"queue": 1, "pack": []}  # the pack goes, the visit stays
+    expect(page.locator(".flash.warn")).to_contain_text(KEPT_ON_PHONE.format(n=1))
+    expect(page.locator("#queue-banner")).to_be_hidden()  # nobody signed in: nothing shown
     for _ in range(50):  # the service worker drops the door form it kept
         if not page.evaluate('async () => !!(await caches.match("/door/offline"))'):
             break
@@ -630,3 +636,61 @@ def test_a_phone_clock_days_off_still_dates_the_visit_at_the_door(world, door, p
     expect(page.locator(".queue-sent")).to_contain_text(world.h1.full_address)
     visit = latest(Visit)
     assert abs(visit.occurred_at - at_the_door) < timedelta(minutes=2)
+
+
+def test_signing_out_while_the_server_refuses_keeps_the_visit_for_the_next_sign_in(world, door,
+                                                                                   phone):
+    page = phone
+    page.clock.set_system_time(door.clock())
+    sign_in(page, door.url, world.worker)
+    door.knobs["fail_token"] = world.h1.code.token  # the server fails every send of it (500)
+    fill_and_save_offline(page, door, world.h1)
+    page.context.set_offline(False)
+    expect(page.locator(".queue-failing")).to_contain_text(world.h1.full_address)
+
+    with page.expect_navigation():
+        page.locator("form.sign-out button").tap()  # tries once more, then keeps it
+    assert "/login" in page.url
+    expect(page.locator(".flash.warn")).to_contain_text(KEPT_ON_PHONE.format(n=1))
+    assert [i["state"] for i in page.evaluate(QUEUED)] == ["waiting"]
+    assert visit_count() == 0
+    page.goto(door.url + "/round/")
+    assert "/login" in page.url  # this browser is signed out
+
+    door.knobs["fail_token"] = None  # the server is well again
+    sign_in(page, door.url, world.other_worker)  # a colleague borrows the phone
+    page.goto(door.url + "/round/")
+    expect(page.locator(".queue-others")).to_contain_text("1")
+    expect(page.locator(".queue-count")).to_have_count(0)
+    assert world.h1.full_address not in page.locator("main").inner_text()
+    page.evaluate("() => window.cvQueue.flush()")
+    assert visit_count() == 0  # never sent by another account
+    with page.expect_navigation():
+        page.locator("form.sign-out button").tap()
+    expect(page.locator(".flash.warn")).to_have_count(0)  # none of theirs waited
+
+    sign_in(page, door.url, world.worker)  # the same account again: sent, once
+    expect(page.locator(".queue-sent")).to_contain_text(world.h1.full_address)
+    assert page.evaluate(QUEUED) == []
+    page.reload()
+    page.evaluate("() => window.cvQueue.flush()")
+    assert visit_count() == 1
+
+
+def test_signing_out_on_this_phone_leaves_the_other_phone_signed_in(world, door, browser):
+    with page_in_new_context(browser, PHONE) as first, \
+            page_in_new_context(browser, PHONE) as second:
+        sign_in(first, door.url, world.worker)
+        sign_in(second, door.url, world.worker)
+        with first.expect_navigation():
+            first.locator("form.sign-out button").tap()
+        assert "/login" in first.url
+        second.goto(door.url + "/round/")
+        assert "/login" not in second.url  # the second phone goes on
+
+        second.goto(door.url + "/account")
+        with second.expect_navigation():
+            second.get_by_role("button", name="在所有设备上退出登录").tap()
+        assert "/login" in second.url
+        second.goto(door.url + "/round/")
+        assert "/login" in second.url

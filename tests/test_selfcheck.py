@@ -25,7 +25,7 @@ from carevisits.models import (
 from carevisits.services import alerts, phone_calls, schedule, selfcheck
 from carevisits.services.checkin import ElderRecordInput, record_visit
 from tests.clock import SHANGHAI
-from tests.conftest import count
+from tests.conftest import count, make_app
 
 DAY = date(2026, 11, 18)  # a Wednesday
 
@@ -44,11 +44,11 @@ def enrolled(world, clock, hour=9, when=None, household=None) -> Elder:
     return elder
 
 
-def scan(clock, when: datetime) -> list[int]:
+def scan(clock, when: datetime, grace: timedelta = timedelta(0)) -> list[int]:
     """One missed check-in scan as the scheduler runs it, at ``when``."""
     clock.set(when)
     with write_transaction():
-        new = selfcheck.scan_missed(clock())
+        new = selfcheck.scan_missed(clock(), grace)
         db.session.commit()
     return new
 
@@ -325,3 +325,88 @@ def test_the_scan_runs_every_round_and_the_cli_says_so(app, world, clock, runner
     assert "1 new missed check-in alerts" in result.output
     again = runner.invoke(args=["alerts", "scan", "--at", at(9, 35).isoformat()])
     assert "0 new missed check-in alerts" in again.output
+
+
+# --- a press kept on the phone without signal (issue 26, item 7) ----------------------------
+
+GRACE = timedelta(minutes=30)
+
+
+def press_sent_late(clock, elder, pressed: datetime, arrives: datetime, key: str) -> None:
+    """我很好 pressed at ``pressed`` without signal, sent by the page at ``arrives``."""
+    clock.set(arrives)
+    now = clock()
+    waited = round((now - pressed).total_seconds())
+    assert selfcheck.check_in(elder.checkin_token, now, key=key,
+                              pressed_at=selfcheck.press_time(now, waited)) is not None
+    db.session.commit()
+
+
+def test_the_scan_waits_for_the_grace_after_the_hour(app, world, clock):
+    elder = enrolled(world, clock, hour=9)
+    assert scan(clock, at(9, 0), GRACE) == [] and scan(clock, at(9, 29), GRACE) == []
+    assert len(scan(clock, at(9, 30), GRACE)) == 1
+    assert len(missed_alerts(elder)) == 1
+
+
+def test_the_grace_covers_the_first_deadline_after_taking_part_too(app, world, clock):
+    elder = enrolled(world, clock, hour=9, when=at(9, 10))  # the first deadline: tomorrow 9:00
+    tomorrow = DAY + timedelta(days=1)
+    assert scan(clock, at(9, 20, tomorrow), GRACE) == []
+    assert len(scan(clock, at(9, 31, tomorrow), GRACE)) == 1
+    assert len(missed_alerts(elder)) == 1
+
+
+def test_a_grace_past_midnight_is_refused(app, world, clock, database_url, tmp_path):
+    with pytest.raises(ValueError):
+        selfcheck.scan_missed(clock(), timedelta(minutes=60))
+    with pytest.raises(ValueError, match="GRACE"):  # at start, not at every round
+        make_app(database_url, tmp_path, SELF_CHECKIN_GRACE_MINUTES=60)
+
+
+def test_a_press_that_arrives_within_the_grace_raises_nothing(app, world, clock):
+    elder = enrolled(world, clock, hour=9)
+    press_sent_late(clock, elder, at(8, 55), at(9, 20), key="kept-offline-0001")
+    assert scan(clock, at(9, 30), GRACE) == [] and scan(clock, at(20), GRACE) == []
+    kept = db.session.scalar(select(SelfCheckin).where(SelfCheckin.elder_id == elder.id))
+    assert near(kept.at, at(8, 55)) and near(kept.received_at, at(9, 20))
+    assert near(fresh(elder).last_checkin_at, at(8, 55))
+
+
+def test_a_press_later_than_the_grace_resolves_the_alert_it_missed(app, world, clock):
+    elder = enrolled(world, clock, hour=9)
+    assert len(scan(clock, at(9, 30), GRACE)) == 1  # the press still waits on the phone
+    press_sent_late(clock, elder, at(8, 50), at(10, 20), key="kept-offline-0002")
+    (alert,) = missed_alerts(elder)
+    assert alert.status == AlertStatus.RESOLVED and near(alert.resolved_at, at(10, 20))
+    assert near(fresh(elder).last_checkin_at, at(8, 50))
+    assert scan(clock, at(11), GRACE) == []
+
+
+def test_a_press_from_yesterday_does_not_answer_todays_alert(app, world, clock):
+    elder = enrolled(world, clock, hour=9, when=at(7, 0, DAY - timedelta(days=1)))
+    press(clock, elder, at(8, 0, DAY - timedelta(days=1)))
+    assert len(scan(clock, at(9, 30), GRACE)) == 1
+    press_sent_late(clock, elder, at(8, 30, DAY - timedelta(days=1)), at(10),
+                    key="kept-offline-0003")
+    (alert,) = missed_alerts(elder)
+    assert alert.status == AlertStatus.OPEN
+    assert near(fresh(elder).last_checkin_at, at(8, 30, DAY - timedelta(days=1)))
+    assert count(SelfCheckin, SelfCheckin.elder_id == elder.id) == 2
+
+
+def test_a_press_sent_twice_is_one_check_in(app, world, clock):
+    elder = enrolled(world, clock, hour=9)
+    press_sent_late(clock, elder, at(8, 0), at(8, 30), key="same-press-000001")
+    press_sent_late(clock, elder, at(8, 0), at(8, 45), key="same-press-000001")
+    press_sent_late(clock, elder, at(8, 10), at(8, 50), key="other-press-00001")
+    assert count(SelfCheckin, SelfCheckin.elder_id == elder.id) == 2
+
+
+def test_the_time_of_a_kept_press_is_taken_within_bounds(app):
+    now = at(12)
+    assert selfcheck.press_time(now, None) == now
+    assert selfcheck.press_time(now, -300) == now  # a phone clock set back: not the future
+    assert selfcheck.press_time(now, 3600) == at(11)
+    assert selfcheck.press_time(now, 72 * 3600) == now - timedelta(hours=72)
+    assert selfcheck.press_time(now, 72 * 3600 + 1) is None  # days old: dropped

@@ -65,7 +65,7 @@ def test_the_page_greets_by_given_name_only_and_the_button_checks_in(
     pressed = client.post(f"/ok/{taking_part.checkin_token}")
     assert pressed.status_code == 302
     after = body(client.get(pressed.location))
-    assert "今天已打卡 ✓ 08:12" in after
+    assert re.search(r'<p class="thanks">谢谢，今天已打卡</p>\s*<p class="time">08:12</p>', after)
     assert count(SelfCheckin, SelfCheckin.elder_id == taking_part.id) == 1
 
 
@@ -240,7 +240,9 @@ def test_a_missed_check_in_goes_to_the_board_and_the_communitys_robot(
         app, world, clock, taking_part, loopback_robots):
     with webhook_receiver() as receiver:
         channel(world.communities[0], receiver.url)
-        clock.set(at(9, 5))
+        clock.set(at(9, 25))  # within the grace a press kept without signal has to arrive
+        assert scheduler.run_scans(clock())[4] == []
+        clock.set(at(9, 35))  # the default grace (30 minutes) is over
         round_ = scheduler.run_scans(clock())
         assert len(round_[4]) == 1 and round_[2] == 1
         assert len(receiver.bodies) == 1
@@ -250,3 +252,49 @@ def test_a_missed_check_in_goes_to_the_board_and_the_communitys_robot(
     assert "李秀英" in board and "未平安打卡" in board
     detail = worker.get(f"/alerts/{round_[4][0]}")
     assert detail.status_code == 200 and "未平安打卡" in body(detail)
+
+
+# --- the page's script sends a press kept without signal (issue 26, item 7) -----------------
+
+JSON = {"Accept": "application/json"}
+
+
+def test_a_kept_press_is_dated_when_pressed_and_one_however_often_sent(
+        client, world, clock, taking_part):
+    clock.set(at(9, 40))
+    url = f"/ok/{taking_part.checkin_token}"
+    fields = {"key": "b3c1d2e4f5a6978812345678", "waited": str(50 * 60)}  # pressed at 08:50
+    for _ in range(2):  # the answer to the first send was lost: the page sends it again
+        answer = client.post(url, data=fields, headers=JSON)
+        assert answer.status_code == 200 and answer.get_json() == {"ok": True}
+    assert count(SelfCheckin, SelfCheckin.elder_id == taking_part.id) == 1
+    assert "<p class=\"time\">08:50</p>" in body(client.get(url))
+    refused = client.post(url, data={"key": "no spaces allowed"}, headers=JSON)
+    assert refused.status_code == 400 and refused.get_json() == {"ok": False, "retry": False}
+    stale = client.post(url, data={"key": "b3c1d2e4f5a6978800000000",
+                                   "waited": str(73 * 3600)}, headers=JSON)
+    assert stale.status_code == 422  # waited three days: no news of today, dropped
+    assert count(SelfCheckin, SelfCheckin.elder_id == taking_part.id) == 1
+
+
+def test_a_kept_press_with_a_stale_token_is_asked_to_fetch_a_fresh_one(csrf_client, world,
+                                                                       taking_part):
+    url = f"/ok/{taking_part.checkin_token}"
+    answer = csrf_client.post(url, data={"key": "b3c1d2e4f5a6978812345678",
+                                         "csrf_token": "from-yesterday"}, headers=JSON)
+    assert answer.status_code == 400 and answer.get_json() == {"ok": False, "retry": True}
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                      body(csrf_client.get(url))).group(1)
+    again = csrf_client.post(url, data={"key": "b3c1d2e4f5a6978812345678",
+                                        "csrf_token": token}, headers=JSON)
+    assert again.status_code == 200 and again.get_json() == {"ok": True}
+    assert count(SelfCheckin, SelfCheckin.elder_id == taking_part.id) == 1
+
+
+def test_a_kept_press_for_a_renewed_link_gets_the_one_gone_page(client, world, taking_part):
+    url = f"/ok/{taking_part.checkin_token}"
+    gone = body(client.get("/ok/made-up-token"))
+    selfcheck.renew(elder_of(world), actor=world.worker)
+    db.session.commit()
+    answer = client.post(url, data={"key": "b3c1d2e4f5a6978812345678"}, headers=JSON)
+    assert answer.status_code == 404 and body(answer) == gone

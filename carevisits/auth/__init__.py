@@ -26,6 +26,7 @@ from carevisits.extensions import db
 from carevisits.forms import TextForm
 from carevisits.i18n import LOCALES, remember_language
 from carevisits.models import Role
+from carevisits.security import this_session
 from carevisits.services import accounts
 
 bp = Blueprint("auth", __name__)
@@ -101,16 +102,54 @@ def _invite_code() -> str:
     return parse_qs(parts.query).get("code", [""])[0][:40]
 
 
+def _kept_on_phone() -> int:
+    """How many visits the phone's queue said it keeps (static/queue.js fills the sign-out
+    form's ``kept``): a number to say so, nothing else."""
+    kept = request.form.get("kept", "")
+    return min(int(kept), 999) if kept.isascii() and kept.isdigit() else 0
+
+
+def _signed_out(message) -> None:
+    """End this browser's sign-in in Flask too and say what became of it and of the visits
+    the phone keeps."""
+    logout_user()
+    kept = _kept_on_phone()
+    session.clear()
+    flash(message, "info")
+    if kept:
+        flash(_l("%(num)d visits could not be sent and are kept on this phone. They are sent "
+                 "when you sign in again on this phone with the same account; nobody else "
+                 "signing in here sees them.", num=kept), "warn")
+
+
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out everywhere: every session of this user, copied cookies included, ends."""
+    """Sign this browser out: its session (and any copy of its cookie) ends, the account's
+    other phones and computers stay signed in."""
     # CSRFProtect has already refused a POST without a valid token.
-    accounts.sign_out(current_user)
+    accounts.sign_out(current_user, this_session())
     db.session.commit()
-    logout_user()
-    session.clear()
-    flash(_l("You have signed out."), "info")
+    _signed_out(_l("You have signed out."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """My account: who I am, where I am signed in, and signing out on every device."""
+    return render_template("auth/account.html", form=TextForm(),
+                           sessions=accounts.session_count(current_user))
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    """Sign out on every phone and computer (a lost phone, a shared one): every session of
+    this account ends, this one too."""
+    accounts.sign_out_everywhere(current_user)
+    db.session.commit()
+    _signed_out(_l("You have signed out on every device."))
     return redirect(url_for("auth.login"))
 
 

@@ -87,8 +87,8 @@ def signup():
             db.session.rollback()  # no valid code, no account
             error = str(err)
         else:
+            login_user(link.user)  # starts this browser's session: committed with the account
             db.session.commit()
-            login_user(link.user)
             flash(_l("You can now follow %(name)s's visits.", name=link.elder.name), "info")
             return redirect(url_for("family.elder", elder_id=link.elder_id))
     return render_template("family/signup.html", form=form, error=error), (

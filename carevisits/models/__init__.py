@@ -51,7 +51,7 @@ from carevisits.models.service import (
     ServicePlace,
     ServiceRequest,
 )
-from carevisits.models.user import STAFF_ROLES, Role, User
+from carevisits.models.user import STAFF_ROLES, Role, SignInSession, User
 from carevisits.models.visit import (
     MET_OUTCOMES,
     Mood,
@@ -127,6 +127,7 @@ __all__ = [
     "PrintJobHousehold",
     "Role",
     "Street",
+    "SignInSession",
     "User",
     "Visit",
     "VisitCorrection",

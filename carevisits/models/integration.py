@@ -120,8 +120,15 @@ class Signal(db.Model):
 class SelfCheckin(db.Model):
     """The elder pressed 我很好 on their own daily check-in page: a sign of life, not a visit."""
 
-    __table_args__ = (Index("ix_self_checkin_elder_time", "elder_id", "at"),)
+    __table_args__ = (Index("ix_self_checkin_elder_time", "elder_id", "at"),
+                      Index("uq_self_checkin_key", "elder_id", "key", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     elder_id: Mapped[int] = mapped_column(ForeignKey("elder.id"))
+    # When it was pressed: the phone's time for a press kept without signal and sent later
+    # (within limits), else the server's.
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The page's own key for one press, so that a press sent twice is one check-in (None:
+    # pressed before issue 26, or by a page without its script).
+    key: Mapped[str | None] = mapped_column(String(40))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

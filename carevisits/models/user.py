@@ -94,3 +94,16 @@ class User(UserMixin, db.Model):
         if self.street:
             return self.street.name
         return ""
+
+
+class SignInSession(db.Model):
+    """One browser's sign-in: the session cookie carries its secret, the table a SHA-256 of
+    it. Signing out deletes the row, so that browser's session (a copied cookie too) ends
+    while the account's other browsers stay signed in."""
+
+    __tablename__ = "sign_in_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,9 +1,13 @@
 """The elder's own daily check-in page (平安打卡): opened from the QR on the fridge card or on a
 family member's phone, no sign-in, one huge button 我很好. The link's token is the only
-credential; the page names nobody but by their given name and links nowhere else."""
+credential; the page names nobody but by their given name and links nowhere else. The page's
+script (static/selfcheck.js) keeps a press made without signal on the phone and sends it when
+the network is back, with its key and how long it waited."""
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from flask_limiter import RequestLimit
+from wtforms import IntegerField, StringField
+from wtforms.validators import NumberRange, Optional, Regexp
 
 from carevisits.extensions import csrf, db, limiter
 from carevisits.forms import TextForm
@@ -15,7 +19,11 @@ bp = Blueprint("selfcheck", __name__)
 
 
 class PressForm(TextForm):
-    """The button: nothing but the CSRF token of the page it was pressed on."""
+    """The button: the CSRF token of the page it was pressed on and, from the page's script,
+    the press's own key and the seconds it waited on the phone (both absent without it)."""
+
+    key = StringField(validators=[Optional(), Regexp(r"^[A-Za-z0-9_-]{8,40}$")])
+    waited = IntegerField(validators=[Optional(), NumberRange(min=-86_400, max=10**9)])
 
 
 def _gone():
@@ -42,17 +50,31 @@ def page(token: str):
                            hour=elder.checkin_by_hour)
 
 
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
 # The form's own check replaces the app-wide one, so that a page whose token went stale (a
 # phone's browser that dropped its cookie overnight) shows the button again, not an error.
 @bp.post("/ok/<token>")
 @csrf.exempt
 @limiter.limit(lambda: current_app.config["SELF_CHECKINS_PER_ADDRESS"], on_breach=_too_many)
 def press(token: str):
-    """我很好 pressed: keep the check-in (a sign of life, not a visit) and show the page."""
-    if not PressForm().validate_on_submit():
+    """我很好 pressed (now, or earlier without signal): keep the check-in (a sign of life,
+    not a visit) and show the page; the page's script gets JSON."""
+    form = PressForm()
+    if not form.validate_on_submit():
+        if _wants_json():  # a stale token: the script fetches the page's fresh one
+            return jsonify(ok=False, retry="csrf_token" in form.errors), 400
         return redirect(url_for("selfcheck.page", token=token))
-    elder = selfcheck.check_in(token, utcnow())
+    now = utcnow()
+    pressed_at = selfcheck.press_time(now, form.waited.data)
+    if pressed_at is None:  # waited days on the phone: no news of today, dropped
+        return jsonify(ok=False, stale=True), 422
+    elder = selfcheck.check_in(token, now, pressed_at=pressed_at, key=form.key.data or None)
     if elder is None:
         return _gone()
     db.session.commit()
+    if _wants_json():
+        return jsonify(ok=True)
     return redirect(url_for("selfcheck.page", token=token))

@@ -1,13 +1,15 @@
 """Accounts: sign-in checks, sessions, and the role/scope rules of user records."""
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from carevisits.extensions import db
-from carevisits.models import Community, Grid, Role, Street, User
+from carevisits.models import Community, Grid, Role, SignInSession, Street, User
 from carevisits.models.base import local_today
 from carevisits.services import areas, audit
 
@@ -50,9 +52,39 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """A new sign-in session of this browser: its secret (256 random bits) for the session
+    cookie; the table keeps only its SHA-256."""
+    secret = secrets.token_urlsafe(32)
+    db.session.add(SignInSession(user_id=user.id, token_hash=_hash(secret)))
+    return secret
+
+
+def session_user(user_id: int, version: int, secret: str | None) -> User | None:
+    """The active user whose session this is: the version still current and the browser's
+    session not ended (one statement)."""
+    if not secret:
+        return None
+    return db.session.scalar(
+        select(User).join(SignInSession, SignInSession.user_id == User.id)
+        .where(User.id == user_id, User.session_version == version, User.active,
+               SignInSession.token_hash == _hash(secret)))
+
+
+def end_session(secret: str | None) -> None:
+    """End one browser's session: its cookie, copies included, no longer signs anyone in."""
+    if secret:
+        db.session.execute(delete(SignInSession).where(SignInSession.token_hash == _hash(secret)))
+
+
 def end_all_sessions(user: User) -> None:
     """Invalidate every session of the user, including copied cookies."""
     user.session_version += 1
+    db.session.execute(delete(SignInSession).where(SignInSession.user_id == user.id))
 
 
 def sign_in(username: str, password: str) -> User | None:
@@ -64,11 +96,24 @@ def sign_in(username: str, password: str) -> User | None:
     return user
 
 
-def sign_out(user: User) -> None:
-    """Sign the user out everywhere (every session ends, copied cookies too); audited as
+def sign_out(user: User, secret: str | None) -> None:
+    """Sign this browser out (the account's other sessions go on); audited as
     ``auth.logout``."""
-    end_all_sessions(user)
+    end_session(secret)
     audit.record(user, "auth.logout", "user", user.id)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """Sign the user out of every browser (copied cookies too); audited as
+    ``auth.logout_everywhere``."""
+    end_all_sessions(user)
+    audit.record(user, "auth.logout_everywhere", "user", user.id)
+
+
+def session_count(user: User) -> int:
+    """How many browsers are signed in to this account (this one included)."""
+    return db.session.scalar(select(func.count()).select_from(SignInSession)
+                             .where(SignInSession.user_id == user.id))
 
 
 def scope_problems(role: Role, scope: Scope) -> list:

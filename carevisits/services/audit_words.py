@@ -17,6 +17,7 @@ from carevisits.models import AuditEvent
 ACTIONS = {
     "auth.login": _l("Signed in"),
     "auth.logout": _l("Signed out"),
+    "auth.logout_everywhere": _l("Signed out on every device"),
     "user.create": _l("Account created"),
     "user.update": _l("Account changed"),
     "user.unlock": _l("Sign-in unlocked"),
@@ -120,7 +121,8 @@ KINDS = {
     "account": Kind(_l("Account"), "user", actions=("user.create", "user.update", "user.unlock",
                                                    "volunteer.sign_up", "volunteer.profile",
                                                    "volunteer.approve", "volunteer.decline")),
-    "signin": Kind(_l("Sign-in"), "user", actions=("auth.login", "auth.logout")),
+    "signin": Kind(_l("Sign-in"), "user", actions=(
+        "auth.login", "auth.logout", "auth.logout_everywhere")),
     "area": Kind(_l("Area"), None, actions=(
         "street.create", "community.save", "grid.save", "grid.assign", "grid.cover",
         "grid.unassign", "policy.update", "street.silence_hours", "channel.create",

@@ -5,7 +5,12 @@ link's secret is ``Elder.checkin_token`` (256 random bits). Pressing the button 
 life, not a visit: it answers the elder's missed check-in and no-activity alerts and never
 moves the visit schedule (last contact, due and overdue times). The scan
 (:func:`scan_missed`) opens one low-level alert for the grid worker the same day when the hour
-has passed without a check-in.
+and a grace period have passed without a check-in.
+
+A press without signal waits on the elder's phone (static/selfcheck.js) and is sent when the
+network is back, with the page's own key (sent twice, it is one check-in) and how long it
+waited: it is dated when it was pressed, up to ``KEPT_WINDOW`` back (:func:`press_time`). The
+grace period of the scan gives such a press the time to arrive before anyone is alerted.
 """
 
 import secrets
@@ -14,18 +19,25 @@ from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import literal, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import exists
 
 from carevisits.extensions import db
 from carevisits.i18n import local_zone
 from carevisits.models import Alert, AlertKind, AlertLevel, Elder, SelfCheckin, User
-from carevisits.services import alerts, audit, schedule
+from carevisits.services import alerts, audit, schedule, visit_times
 
 HOURS = range(1, 24)  # by 01:00 … by 23:00; "by 00:00" would be due before the day begins
 DEFAULT_HOUR = 10  # offered first: most elders are up and about well before ten
 RECENT_DAYS = 7
 # Presses closer together than this are one check-in (a trembling finger, a reload).
 ONE_PRESS = timedelta(minutes=1)
+# A press kept on the phone without signal counts from when it was pressed up to this far
+# back, as a visit kept on the phone does; an older one is no news of today and is dropped.
+KEPT_WINDOW = visit_times.QUEUED_WINDOW
+# The longest grace the scan may give (CAREVISITS_SELF_CHECKIN_GRACE_MINUTES): the last hour
+# of the day (by 23:00) plus the grace must end before midnight.
+MAX_GRACE = timedelta(minutes=59)
 
 
 class SelfCheckError(ValueError):
@@ -109,20 +121,60 @@ def find(token: str) -> Elder | None:
     return db.session.scalar(select(Elder).where(Elder.checkin_token == token, Elder.active))
 
 
-def check_in(token: str, now: datetime) -> Elder | None:
-    """The elder pressed 我很好: keep the check-in and answer their sign-of-life alerts opened
-    at or before ``now``. Never touches the visit schedule. None for a link that is not live.
-    Presses within a minute of the last one are the same check-in."""
+def press_time(now: datetime, waited: int | None) -> datetime | None:
+    """When 我很好 was pressed: ``now`` less the seconds the press ``waited`` on the phone by
+    its own clock (right even when that clock is set days wrong; a negative wait is none);
+    None when it waited longer than ``KEPT_WINDOW``."""
+    if waited is None:
+        return now
+    at = now - timedelta(seconds=max(waited, 0))
+    return at if at >= now - KEPT_WINDOW else None
+
+
+def check_in(token: str, now: datetime, *, pressed_at: datetime | None = None,
+             key: str | None = None) -> Elder | None:
+    """The elder pressed 我很好 (at ``pressed_at``, default ``now``; sent at ``now``): keep
+    the check-in and answer their sign-of-life alerts. Never touches the visit schedule.
+    None for a link that is not live. A press whose ``key`` was taken already, or within a
+    minute of a check-in kept, is that check-in."""
     elder = find(token)
     if elder is None:
         return None
-    if elder.last_checkin_at is not None and now - elder.last_checkin_at < ONE_PRESS:
+    at = min(pressed_at or now, now)
+    if _same_press(elder, at, key):
         return elder
-    db.session.add(SelfCheckin(elder_id=elder.id, at=now))
-    elder.last_checkin_at = now
-    alerts.resolve_by_sign_of_life(elder, alerts.SIGN_OF_LIFE, now,
-                                   str(_l("Resolved by the elder's own daily check-in.")))
+    try:
+        with db.session.begin_nested():
+            db.session.add(SelfCheckin(elder_id=elder.id, at=at, key=key, received_at=now))
+    except IntegrityError:  # the same key sent at the same moment by another tab
+        return elder
+    if elder.last_checkin_at is None or at > elder.last_checkin_at:
+        elder.last_checkin_at = at
+    _answer_alerts(elder, at, now)
     return elder
+
+
+def _same_press(elder: Elder, at: datetime, key: str | None) -> bool:
+    """Whether this press was kept already: its key, or a check-in within a minute of it."""
+    near = (SelfCheckin.at > at - ONE_PRESS) & (SelfCheckin.at < at + ONE_PRESS)
+    same = near if key is None else or_(near, SelfCheckin.key == key)
+    return db.session.scalar(select(
+        exists().where(SelfCheckin.elder_id == elder.id, same))) or False
+
+
+def _answer_alerts(elder: Elder, at: datetime, now: datetime) -> None:
+    """Close the sign-of-life alerts a press at ``at`` answers: those opened at or before it
+    and, for a press that arrived late, the missed check-in alerts of its day opened before
+    it arrived (the elder did check in: the alert was raised while the press waited)."""
+    note = str(_l("Resolved by the elder's own daily check-in."))
+    alerts.resolve_by_sign_of_life(elder, alerts.SIGN_OF_LIFE, at, note)
+    day_ends = local_midnight(local_midnight(at) + timedelta(hours=36))
+    late = db.session.scalars(select(Alert).where(
+        Alert.elder_id == elder.id, Alert.kind == AlertKind.MISSED_CHECKIN,
+        Alert.status.in_(alerts.UNRESOLVED), Alert.opened_at > at,
+        Alert.opened_at < day_ends, Alert.opened_at <= now))
+    for alert in late:
+        alerts.resolve(alert, actor=None, note=note, at=now)
 
 
 def done_today(elder: Elder, now: datetime) -> datetime | None:
@@ -146,19 +198,23 @@ def deadline_today(elder: Elder, now: datetime) -> datetime | None:
     return local_midnight(now) + timedelta(hours=elder.checkin_by_hour)
 
 
-def scan_missed(now: datetime) -> list[int]:
+def scan_missed(now: datetime, grace: timedelta = timedelta(0)) -> list[int]:
     """Open a missed check-in alert (WARNING) for every elder who takes part, is on the
-    register and not paused, whose hour has come today (local) since they took part, and who
-    has given no sign today: no check-in and no meeting since local midnight, and no alert
-    of this kind opened or resolved since then (a worker who closed today's alert is not
-    asked again the same day). One INSERT … SELECT (alerts.open_alerts); returns new ids."""
+    register and not paused, whose hour has come today (local) since they took part and
+    ``grace`` more has passed (a press kept on a phone without signal may still arrive), and
+    who has given no sign today: no check-in and no meeting since local midnight, and no
+    alert of this kind opened or resolved since then (a worker who closed today's alert is
+    not asked again the same day). One INSERT … SELECT (alerts.open_alerts); returns new ids."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise ValueError(f"a grace of {grace} would cross midnight")
     midnight = local_midnight(now)
-    hour = now.astimezone(midnight.tzinfo).hour
+    minutes = (now - midnight - grace) // timedelta(minutes=1)  # into the day, less grace
     seen_today = exists().where(
         Alert.elder_id == Elder.id, Alert.kind == AlertKind.MISSED_CHECKIN,
         or_(Alert.opened_at >= midnight, Alert.resolved_at >= midnight))
     missed = (select(Elder.id, literal(AlertLevel.WARNING.value))
-              .where(Elder.checkin_starts_at <= now, Elder.checkin_by_hour <= hour,
+              .where(Elder.checkin_starts_at <= now - grace,
+                     Elder.checkin_by_hour * 60 <= minutes,
                      Elder.active, ~schedule.state_clause(schedule.State.PAUSED, now),
                      or_(Elder.last_checkin_at.is_(None), Elder.last_checkin_at < midnight),
                      or_(Elder.last_contact_at.is_(None), Elder.last_contact_at < midnight),

@@ -75,8 +75,8 @@ def signup():
             db.session.rollback()
             error = str(err)
         else:
+            login_user(user)  # starts this browser's session: committed with the account
             db.session.commit()
-            login_user(user)
             return redirect(url_for("volunteer.index"))
     return render_template("volunteer/signup.html", form=form, error=error), (
         422 if form.is_submitted() else 200)
