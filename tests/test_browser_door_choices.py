@@ -1,7 +1,8 @@
 """The door records only what happened (issue 26, items 1 and 2), on a phone: a due service
 is shown, not ticked; 应做服务已全部完成 ticks them all; the confirmation lists what was
 recorded (or says none); 182/108 shows the crisis advice while typing and raises a 紧急
-alert whose confirmation repeats it with numbers to call — online and from the round pack.
+alert whose confirmation repeats it with numbers to call, and correcting it to 150/95 closes
+that alert — online and from the round pack.
 Chromium from Debian, CSRF on, a 390 px screen, the clock set to a Wednesday morning."""
 
 import re
@@ -12,7 +13,15 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from carevisits.extensions import db
-from carevisits.models import Alert, AlertKind, AlertLevel, Delivery, Frequency, ServiceItem
+from carevisits.models import (
+    Alert,
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    Delivery,
+    Frequency,
+    ServiceItem,
+)
 from carevisits.models.base import local_today
 from carevisits.services import menus
 from tests import factories
@@ -155,6 +164,19 @@ def test_182_108_shows_the_advice_and_raises_an_urgent_alert(world, live_server,
     db.session.rollback()
     alert = db.session.scalar(select(Alert).where(Alert.elder_id == elder.id))
     assert (alert.kind, alert.level) == (AlertKind.ABNORMAL, AlertLevel.URGENT)
+
+    # A typing mistake: it was 150/95. Correcting it closes the alert it raised.
+    with page.expect_navigation():
+        page.get_by_role("link", name="更正这次探访").tap()
+    page.fill(f"[name='e{elder.id}-systolic']", "150")
+    page.fill(f"[name='e{elder.id}-diastolic']", "95")
+    page.locator("input[name=reason]").fill("血压输错了，应为150/95")
+    with page.expect_navigation():
+        page.locator("form.checkin button[type=submit]").tap()
+    assert "探访已更正" in page.content()
+    db.session.rollback()
+    alert = db.session.scalar(select(Alert).where(Alert.elder_id == elder.id))
+    assert alert.status == AlertStatus.RESOLVED and alert.resolved_by_visit_id is not None
 
 
 def test_the_door_from_the_round_pack_follows_the_same_rules(world, door, phone):
